@@ -1,0 +1,36 @@
+# conveyor.cicd — every target bootstraps what it needs first and is safe to run again.
+SHELL := /bin/bash
+VENV ?= .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: pipeline test lint sanity unit integration molecule e2e bench bootstrap build-collection clean
+
+## pipeline: run the pipeline on the bundled sample app with the embedded defaults
+pipeline:
+	@scripts/bootstrap.sh runtime
+	ansible-playbook pipeline.yml
+
+## test: the whole test suite (what CI runs)
+test:
+	@scripts/bootstrap.sh test
+	@scripts/test.sh all
+
+lint unit integration molecule e2e sanity:
+	@scripts/bootstrap.sh test
+	@scripts/test.sh $@
+
+## bench: the benchmarks in benchmarks/ (not part of the test suite)
+bench:
+	@scripts/bootstrap.sh test
+	python benchmarks/run.py
+
+bootstrap:
+	@scripts/bootstrap.sh test
+
+build-collection:
+	@scripts/bootstrap.sh runtime
+	ansible-galaxy collection build --force --output-path .cache/dist
+
+clean:
+	rm -rf .cache .state tests/output .pytest_cache .ruff_cache

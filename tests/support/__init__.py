@@ -1,0 +1,1 @@
+"""Helpers shared by the test layers: running playbooks, starting real servers."""

@@ -1,0 +1,112 @@
+"""Run real ansible-playbook processes and read their results through the json callback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .paths import ROOT, VENV_BIN
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    stdout: str
+    stderr: str
+    data: dict = field(default_factory=dict)
+
+    def tasks(self, host: str = "localhost") -> list[dict]:
+        """Every task result for ``host``, in order, with the task name under ``_task``."""
+        out = []
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                result = task.get("hosts", {}).get(host)
+                if result is not None:
+                    out.append(dict(result, _task=task["task"]["name"]))
+        return out
+
+    def result(self, name: str, host: str = "localhost") -> dict:
+        """The result of the task called ``name``."""
+        for task in self.tasks(host):
+            if task["_task"] == name:
+                return task
+        raise KeyError(f"no task named {name!r}; tasks: {[t['_task'] for t in self.tasks(host)]}")
+
+    @property
+    def stats(self) -> dict:
+        return self.data.get("stats", {})
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def ansible_env(extra: dict | None = None, callback: str = "json") -> dict:
+    env = dict(os.environ)
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_STDOUT_CALLBACK": callback,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_DEPRECATION_WARNINGS": "0",
+            "ANSIBLE_PYTHON_INTERPRETER": str(VENV_BIN / "python"),
+            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_playbook(
+    playbook: str | Path,
+    *args: str,
+    extra_vars: dict | None = None,
+    check: bool = False,
+    diff: bool = False,
+    inventory: str | None = None,
+    env: dict | None = None,
+    callback: str = "json",
+    timeout: int = 600,
+    cwd: str | Path | None = None,
+) -> PlaybookRun:
+    argv = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
+    if inventory:
+        argv += ["-i", inventory]
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
+    if check:
+        argv.append("--check")
+    if diff:
+        argv.append("--diff")
+    argv += list(args)
+    proc = subprocess.run(
+        argv, cwd=cwd or ROOT, env=ansible_env(env, callback), capture_output=True, text=True, timeout=timeout,
+        check=False,
+    )
+    data = {}
+    if callback == "json":
+        start = proc.stdout.find("{")
+        if start >= 0:
+            try:
+                data = json.loads(proc.stdout[start:])
+            except json.JSONDecodeError:
+                data = {}
+    return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, data)
+
+
+def run_tasks(tmp_path: Path, tasks: list[dict] | str, name: str = "play", **kwargs) -> PlaybookRun:
+    """Write a one-play playbook on localhost around ``tasks`` and run it."""
+    if isinstance(tasks, str):
+        tasks = yaml.safe_load(textwrap.dedent(tasks))
+    play = [{"name": name, "hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": tasks}]
+    path = tmp_path / f"{name}.yml"
+    path.write_text(yaml.safe_dump(play, sort_keys=False))
+    return run_playbook(path, inventory="localhost,", **kwargs)
