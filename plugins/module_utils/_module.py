@@ -13,7 +13,6 @@ from __future__ import annotations
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConveyorError
 
 
@@ -33,7 +32,7 @@ class ConveyorModule(AnsibleModule):
         try:
             result = func(self)
         except ConveyorError as exc:
-            details = {k: v for k, v in exc.details.items() if k not in ("msg", "failed", "changed")}
+            details = {k: v for k, v in exc.details.items() if k not in ("msg", "failed")}
             self.fail_json(msg=exc.msg, **details)
         except KeyboardInterrupt:
             self.fail_json(msg="interrupted")
@@ -43,7 +42,7 @@ class ConveyorModule(AnsibleModule):
                 msg=f"{exc.strerror or exc}{where}: check that the path exists and is accessible",
                 exception=traceback.format_exc(),
             )
-        except Exception as exc:  # noqa: BLE001 - a module must never end in a bare traceback
+        except Exception as exc:
             self.fail_json(
                 msg=f"unexpected {type(exc).__name__}: {exc} (please report this; run with -vvv for the traceback)",
                 exception=traceback.format_exc(),

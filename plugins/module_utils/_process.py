@@ -9,6 +9,7 @@ kept in memory, so a chatty build cannot exhaust memory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -100,7 +101,9 @@ def run(
         full_env.update({str(k): str(v) for k, v in env.items()})
     program = argv[0]
     if os.sep not in program and shutil.which(program, path=full_env.get("PATH")) is None:
-        raise MissingDependencyError(f"'{program}' was not found on PATH: install it or give its full path", binary=program)
+        raise MissingDependencyError(
+            f"'{program}' was not found on PATH: install it or give its full path", binary=program
+        )
 
     own_log = log_file is None
     if own_log:
@@ -125,7 +128,9 @@ def run(
                     start_new_session=True,  # a timeout kills the whole process group
                 )
             except FileNotFoundError as exc:
-                raise MissingDependencyError(f"'{program}' could not be started: {exc.strerror}", binary=program) from exc
+                raise MissingDependencyError(
+                    f"'{program}' could not be started: {exc.strerror}", binary=program
+                ) from exc
             except PermissionError as exc:
                 raise CommandError(f"'{program}' is not executable: {exc.strerror}") from exc
             try:
@@ -161,10 +166,18 @@ def run_capture(argv, cwd=None, env=None, timeout=None) -> tuple[int, str, str]:
     if env:
         full_env.update({str(k): str(v) for k, v in env.items()})
     if os.sep not in argv[0] and shutil.which(argv[0], path=full_env.get("PATH")) is None:
-        raise MissingDependencyError(f"'{argv[0]}' was not found on PATH: install it or give its full path", binary=argv[0])
+        raise MissingDependencyError(
+            f"'{argv[0]}' was not found on PATH: install it or give its full path", binary=argv[0]
+        )
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
+            argv,
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
@@ -173,8 +186,6 @@ def run_capture(argv, cwd=None, env=None, timeout=None) -> tuple[int, str, str]:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.wait()

@@ -88,7 +88,12 @@ def run_playbook(
         argv.append("--diff")
     argv += list(args)
     proc = subprocess.run(
-        argv, cwd=cwd or ROOT, env=ansible_env(env, callback), capture_output=True, text=True, timeout=timeout,
+        argv,
+        cwd=cwd or ROOT,
+        env=ansible_env(env, callback),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         check=False,
     )
     data = {}

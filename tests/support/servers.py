@@ -39,7 +39,7 @@ class PostgresServer:
     port: int
     datadir: str
     user: str = "conveyor"
-    password: str = "conveyor-test-secret"  # noqa: S105 - a throwaway test cluster
+    password: str = "conveyor-test-secret"
     host: str = "127.0.0.1"
 
     def dsn(self, dbname: str = "postgres", with_password: bool = True) -> str:
@@ -49,9 +49,25 @@ class PostgresServer:
     def psql(self, sql: str, dbname: str = "postgres") -> str:
         psql = require_binary("psql")
         out = subprocess.run(
-            [psql, "-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", dbname, "-v", "ON_ERROR_STOP=1",
-             "-At", "-c", sql],
-            capture_output=True, text=True, check=True,
+            [
+                psql,
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                dbname,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-c",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return out.stdout
 
@@ -77,15 +93,33 @@ def start_postgres() -> PostgresServer:
         os.chown(base, pw.pw_uid, pw.pw_gid)
     os.chmod(base, 0o755)
     port = free_port()
-    subprocess.run(_as_postgres([initdb, "-D", datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
-                   check=True, capture_output=True)
-    with open(os.path.join(datadir, "pg_hba.conf"), "w", encoding="utf-8") as hba:
-        hba.write("local all postgres trust\nhost all postgres 127.0.0.1/32 trust\n"
-                  "host all all 127.0.0.1/32 scram-sha-256\n")
     subprocess.run(
-        _as_postgres([pg_ctl, "-D", datadir, "-l", os.path.join(base, "server.log"), "-w", "-t", "30",
-                      "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]),
-        check=True, capture_output=True,
+        _as_postgres([initdb, "-D", datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
+        check=True,
+        capture_output=True,
+    )
+    with open(os.path.join(datadir, "pg_hba.conf"), "w", encoding="utf-8") as hba:
+        hba.write(
+            "local all postgres trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+        )
+    subprocess.run(
+        _as_postgres(
+            [
+                pg_ctl,
+                "-D",
+                datadir,
+                "-l",
+                os.path.join(base, "server.log"),
+                "-w",
+                "-t",
+                "30",
+                "-o",
+                f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     wait_for_port(port)
     server = PostgresServer(port=port, datadir=datadir)
@@ -95,6 +129,7 @@ def start_postgres() -> PostgresServer:
 
 def stop_postgres(server: PostgresServer) -> None:
     pg_ctl = require_binary("pg_ctl")
-    subprocess.run(_as_postgres([pg_ctl, "-D", server.datadir, "-m", "immediate", "stop"]), capture_output=True,
-                   check=False)
+    subprocess.run(
+        _as_postgres([pg_ctl, "-D", server.datadir, "-m", "immediate", "stop"]), capture_output=True, check=False
+    )
     shutil.rmtree(os.path.dirname(server.datadir), ignore_errors=True)

@@ -1,0 +1,212 @@
+# Copyright: conveyor.cicd contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The test_suite engine: run one suite, read its JUnit XML, merge, cache passing results."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+import time
+
+from ansible_collections.conveyor.cicd.plugins.module_utils import _process
+from ansible_collections.conveyor.cicd.plugins.module_utils._cache import ResultCache, cache_key, inputs_digest
+from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_file
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._junit import JUnitError, parse_files, write_merged
+
+PLACEHOLDER = "{junit_xml}"
+LISTED_FAILURES = 20
+COUNTS = ("tests", "passed", "failed", "errors", "skipped")
+
+
+def _expand_reports(chdir: str, patterns: list[str], started_wall: float) -> list[str]:
+    found = []
+    for pattern in patterns:
+        full = pattern if os.path.isabs(pattern) else os.path.join(chdir, pattern)
+        matched = sorted(glob.glob(full, recursive=True))
+        if not matched:
+            raise JUnitError(f"JUnit report '{pattern}' was not written by the test command: check its --junitxml path")
+        for path in matched:
+            if os.path.getmtime(path) + 1 < started_wall:
+                raise JUnitError(f"JUnit report '{path}' is older than this run: the test command did not rewrite it")
+            found.append(path)
+    return found
+
+
+def _failure_message(name: str, summary: dict) -> str:
+    bad = summary["failed"] + summary["errors"]
+    listed = summary["failures"][:LISTED_FAILURES]
+    items = "; ".join(
+        f"{f['classname']}::{f['name']}" + (f" ({f['message'][:120]})" if f["message"] else "") for f in listed
+    )
+    more = f"; and {bad - len(listed)} more" if bad > len(listed) else ""
+    return f"{name}: {bad} of {summary['tests']} tests failed: {items}{more}"
+
+
+def _shape(result: dict) -> dict:
+    """Ansible reserves the result key ``failed`` for the task's own status, so the count of failed tests is
+    returned as ``failed_tests`` and, with every other count, in ``summary``."""
+    out = dict(result)
+    failed = out.pop("failed", 0)
+    out["failed_tests"] = failed
+    out["summary"] = {k: result.get(k, 0) for k in COUNTS}
+    out["summary"]["duration"] = result.get("duration", 0.0)
+    return out
+
+
+def _write_report_if_changed(src: str, report: str) -> bool:
+    if os.path.isfile(report) and sha256_file(report) == sha256_file(src):
+        return False
+    os.makedirs(os.path.dirname(os.path.abspath(report)), exist_ok=True)
+    tmp = report + ".tmp"
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, report)
+    return True
+
+
+def run_suite(
+    name: str,
+    command,
+    chdir: str,
+    report: str | None = None,
+    junit_files=None,
+    env: dict | None = None,
+    timeout: float | None = None,
+    log_file: str | None = None,
+    fail_on_failure: bool = True,
+    allow_empty: bool = False,
+    inputs=None,
+    cache_dir: str | None = None,
+    check_mode: bool = False,
+) -> dict:
+    if not name or "/" in name:
+        raise ConfigurationError(f"name must be a short suite name such as 'unit', got {name!r}")
+    if not os.path.isdir(chdir):
+        raise ConfigurationError(f"chdir '{chdir}' does not exist or is not a directory")
+    if timeout is not None and timeout <= 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout}")
+    argv = _process.validate_argv(command, "command")
+    junit_files = list(junit_files or [])
+    if PLACEHOLDER not in " ".join(argv) and not junit_files:
+        raise ConfigurationError(
+            f"the command must write JUnit XML: put '{PLACEHOLDER}' where the runner takes the report path "
+            f"(pytest: --junitxml={PLACEHOLDER}) or list the files it writes in junit_files"
+        )
+    env = {str(k): str(v) for k, v in (env or {}).items()}
+    report = report or os.path.join(chdir, f"junit-{name}.xml")
+    started = time.monotonic()
+
+    key = cache = None
+    if cache_dir and inputs:
+        digest, _count = inputs_digest(chdir, inputs)
+        key = cache_key("test_suite", name=name, command=argv, env=env, inputs=digest, junit_files=junit_files)
+        cache = ResultCache(cache_dir, "test_suite")
+        record = cache.get(key)
+        if record and os.path.isfile(record.get("report_copy", "")):
+            changed = not (os.path.isfile(report) and sha256_file(report) == sha256_file(record["report_copy"]))
+            if changed and not check_mode:
+                _write_report_if_changed(record["report_copy"], report)
+            return _shape(
+                dict(
+                    record["summary"],
+                    changed=changed,
+                    cache="hit",
+                    cache_key=key,
+                    report=report,
+                    exit_code=0,
+                    duration=round(time.monotonic() - started, 3),
+                    name=name,
+                )
+            )
+    if check_mode:
+        return _shape(
+            {
+                "name": name,
+                "changed": True,
+                "cache": "miss" if cache else "disabled",
+                "cache_key": key,
+                "report": report,
+                "tests": 0,
+                "passed": 0,
+                "failed": 0,
+                "errors": 0,
+                "skipped": 0,
+                "duration": 0.0,
+                "failures": [],
+                "files": [],
+                "exit_code": None,
+            }
+        )
+
+    workdir = tempfile.mkdtemp(prefix=f"conveyor-{name}-")
+    try:
+        raw = os.path.join(workdir, f"{name}.xml")
+        argv = [a.replace(PLACEHOLDER, raw) for a in argv]
+        wall = time.time()
+        proc = _process.run(argv, cwd=chdir, env=env, timeout=timeout, log_file=log_file)
+        if proc.timed_out:
+            raise CommandError(
+                f"{name}: the test command timed out after {timeout} seconds and was killed", log_tail=proc.tail
+            )
+        patterns = ([raw] if PLACEHOLDER in " ".join(command) else []) + junit_files
+        try:
+            paths = _expand_reports(chdir, patterns, wall)
+        except JUnitError as exc:
+            if proc.rc != 0:
+                last = proc.tail[-1] if proc.tail else "(no output)"
+                raise CommandError(
+                    f"{name}: the test command failed with exit code {proc.rc} and wrote no JUnit report: {last}",
+                    exit_code=proc.rc,
+                    log_tail=proc.tail,
+                ) from exc
+            raise
+        parsed = parse_files(paths)
+        summary = parsed.as_dict()
+        merged = os.path.join(workdir, "merged.xml")
+        write_merged(parsed, merged, name)
+        changed = _write_report_if_changed(merged, report)
+        result = dict(
+            summary,
+            name=name,
+            changed=changed,
+            cache="miss" if cache else "disabled",
+            cache_key=key,
+            report=report,
+            exit_code=proc.rc,
+            duration=round(time.monotonic() - started, 3),
+        )
+        result["files"] = [
+            os.path.relpath(p, chdir) if not p.startswith(workdir) else os.path.basename(report)
+            for p in summary["files"]
+        ]
+        bad = summary["failed"] + summary["errors"]
+        if bad and fail_on_failure:
+            raise CommandError(
+                _failure_message(name, summary),
+                **_shape({k: result[k] for k in (*COUNTS, "failures", "report", "exit_code", "duration")}),
+            )
+        if summary["tests"] == 0 and not allow_empty:
+            raise CommandError(
+                f"{name}: no tests ran (exit code {proc.rc}): check the command and its test paths",
+                exit_code=proc.rc,
+                log_tail=proc.tail,
+            )
+        if proc.rc != 0 and not bad:
+            last = proc.tail[-1] if proc.tail else "(no output)"
+            raise CommandError(
+                f"{name}: the test command exited with code {proc.rc} although its report shows no failure: {last}",
+                exit_code=proc.rc,
+                log_tail=proc.tail,
+                report=report,
+            )
+        if cache is not None and not bad:
+            copy = cache.path(key)[: -len(".json")] + ".xml"
+            os.makedirs(os.path.dirname(copy), exist_ok=True)
+            shutil.copyfile(merged, copy + ".tmp")
+            os.replace(copy + ".tmp", copy)
+            cache.put(key, {"summary": {k: result[k] for k in (*COUNTS, "failures", "files")}, "report_copy": copy})
+        return _shape(result)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,190 @@
+#!/usr/bin/python
+# Copyright: conveyor.cicd contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: test_suite
+short_description: Run one test suite and report its JUnit XML results
+version_added: 0.1.0
+description:
+  - Runs one suite (unit, integration, e2e, or any name) through an argv O(command) that writes JUnit XML.
+  - Reads every report (nested C(testsuites), several files, globs), writes one merged JUnit report to O(report),
+    and returns the counts and the failing tests.
+  - With O(cache_dir) and O(inputs), a passing result is recorded under a key over the command, the environment
+    and the contents of the input files; the same key later returns the recorded result without running the tests.
+author: conveyor.cicd maintainers (@conveyor-cicd)
+attributes:
+  check_mode:
+    support: full
+    description: Reports a cache hit (nothing would run) or that the suite would run; runs nothing.
+  diff_mode:
+    support: none
+    description: Reports are generated files; compare them with RV(report).
+options:
+  name:
+    description: Suite name, used in messages and in the merged report.
+    type: str
+    required: true
+  command:
+    description:
+      - The test command as an argv list. The text C({junit_xml}) in an argument is replaced by a temporary report
+        path that the module reads afterwards (pytest C(--junitxml={junit_xml})).
+    type: list
+    elements: str
+    required: true
+  chdir:
+    description: Directory the command runs in; relative O(junit_files) and O(inputs) are relative to it.
+    type: path
+    required: true
+  junit_files:
+    description: Further report files or globs (C(**) allowed) written by the command.
+    type: list
+    elements: str
+    default: []
+  report:
+    description: Where the merged JUnit report is written. Defaults to C(junit-<name>.xml) in O(chdir).
+    type: path
+  env:
+    description: Environment variables added for the command.
+    type: dict
+    default: {}
+  timeout:
+    description: Seconds the command may run before it is killed.
+    type: float
+  log_file:
+    description: File that receives the command's whole output.
+    type: path
+  fail_on_failure:
+    description: Fail the task when a test fails or errors; the message lists the first 20 failing tests.
+    type: bool
+    default: true
+  allow_empty:
+    description: Accept a run in which no test ran.
+    type: bool
+    default: false
+  inputs:
+    description: Globs of the files whose contents decide the result cache key.
+    type: list
+    elements: str
+    default: []
+  cache_dir:
+    description: Result cache directory; without it (or without O(inputs)) the suite always runs.
+    type: path
+notes:
+  - C(changed) is true when the merged report file was written with new content. Every real run writes new timings,
+    so only a cache hit whose report is already in place reports C(changed=false).
+"""
+
+EXAMPLES = r"""
+- name: Unit tests
+  conveyor.cicd.test_suite:
+    name: unit
+    chdir: "{{ app_dir }}"
+    command: [python3, -m, pytest, tests/unit, "--junitxml={junit_xml}", -q]
+    report: "{{ state_dir }}/reports/junit-unit.xml"
+    inputs: ["src/**", "tests/**"]
+    cache_dir: "{{ state_dir }}/cache"
+  register: unit
+
+- name: A runner that writes several files
+  conveyor.cicd.test_suite:
+    name: integration
+    chdir: "{{ app_dir }}"
+    command: [make, integration]
+    junit_files: ["build/test-results/**/*.xml"]
+    fail_on_failure: false
+"""
+
+RETURN = r"""
+tests:
+  description: Number of test cases.
+  returned: success or test failures
+  type: int
+passed:
+  description: Test cases that passed.
+  returned: success or test failures
+  type: int
+failed_tests:
+  description:
+    - Test cases with a failure. Ansible reserves the key C(failed) for the task status, so this count is
+      called C(failed_tests) here and C(failed) inside RV(summary).
+  returned: success or test failures
+  type: int
+summary:
+  description: The counts C(tests), C(passed), C(failed), C(errors), C(skipped) and the C(duration).
+  returned: success or test failures
+  type: dict
+  sample: {tests: 42, passed: 40, failed: 1, errors: 0, skipped: 1, duration: 3.2}
+errors:
+  description: Test cases with an error.
+  returned: success or test failures
+  type: int
+skipped:
+  description: Test cases skipped.
+  returned: success or test failures
+  type: int
+duration:
+  description: Seconds the task took.
+  returned: success
+  type: float
+failures:
+  description: Failing tests, each with C(suite), C(classname), C(name), C(kind) and C(message).
+  returned: success or test failures
+  type: list
+  elements: dict
+report:
+  description: Path of the merged JUnit report.
+  returned: always
+  type: str
+cache:
+  description: C(hit), C(miss) or C(disabled).
+  returned: success
+  type: str
+cache_key:
+  description: The result cache key, or null when the cache is disabled.
+  returned: success
+  type: str
+exit_code:
+  description: Exit code of the test command (0 on a cache hit, null in check mode).
+  returned: success
+  type: int
+files:
+  description: The JUnit files that were read.
+  returned: success
+  type: list
+  elements: str
+name:
+  description: The suite name.
+  returned: success
+  type: str
+"""
+
+from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
+from ansible_collections.conveyor.cicd.plugins.module_utils._test_suite import run_suite
+
+
+def main():
+    module = ConveyorModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            command=dict(type="list", elements="str", required=True),
+            chdir=dict(type="path", required=True),
+            junit_files=dict(type="list", elements="str", default=[]),
+            report=dict(type="path"),
+            env=dict(type="dict", default={}),
+            timeout=dict(type="float"),
+            log_file=dict(type="path"),
+            fail_on_failure=dict(type="bool", default=True),
+            allow_empty=dict(type="bool", default=False),
+            inputs=dict(type="list", elements="str", default=[]),
+            cache_dir=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(lambda m: run_suite(check_mode=m.check_mode, **m.params))
+
+
+if __name__ == "__main__":
+    main()
