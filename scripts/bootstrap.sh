@@ -51,7 +51,7 @@ fi
 if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
   log "installing Python packages ($profile)"
   "$venv/bin/python" -m pip install -q --upgrade "pip>=25.1" 2> >(grep -v "^WARNING: Location" >&2)
-  group=runtime; [ "$profile" = test ] && group=test
+  group=pipeline; [ "$profile" = test ] && group=test
   "$venv/bin/python" -m pip install -q --group "$root/pyproject.toml:$group" 2> >(grep -v "^WARNING: Location" >&2)
   touch "$stamp"
 fi

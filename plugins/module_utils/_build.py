@@ -121,8 +121,10 @@ def run_build(
     if clean_outputs and outputs:
         for rel in select_files(chdir, outputs):
             os.unlink(os.path.join(chdir, rel))
-    if log_file and os.path.exists(log_file):
-        os.unlink(log_file)
+    if log_file:
+        os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
+        if os.path.exists(log_file):
+            os.unlink(log_file)
     step_results = []
     for index, step in enumerate(steps, start=1):
         remaining = None if timeout is None else timeout - (time.monotonic() - started)

@@ -46,11 +46,11 @@ def _failure_message(name: str, summary: dict) -> str:
 
 
 def _shape(result: dict) -> dict:
-    """Ansible reserves the result key ``failed`` for the task's own status, so the count of failed tests is
-    returned as ``failed_tests`` and, with every other count, in ``summary``."""
+    """Ansible reads the result keys ``failed`` and ``skipped`` as the task's own status, so those counts are
+    returned as ``failed_tests`` and ``skipped_tests`` and, with every other count, in ``summary``."""
     out = dict(result)
-    failed = out.pop("failed", 0)
-    out["failed_tests"] = failed
+    out["failed_tests"] = out.pop("failed", 0)
+    out["skipped_tests"] = out.pop("skipped", 0)
     out["summary"] = {k: result.get(k, 0) for k in COUNTS}
     out["summary"]["duration"] = result.get("duration", 0.0)
     return out

@@ -108,7 +108,7 @@ passed:
   type: int
 failed_tests:
   description:
-    - Test cases with a failure. Ansible reserves the key C(failed) for the task status, so this count is
+    - Test cases with a failure. Ansible reads the key C(failed) as the task status, so this count is
       called C(failed_tests) here and C(failed) inside RV(summary).
   returned: success or test failures
   type: int
@@ -121,8 +121,8 @@ errors:
   description: Test cases with an error.
   returned: success or test failures
   type: int
-skipped:
-  description: Test cases skipped.
+skipped_tests:
+  description: Test cases skipped (C(skipped) inside RV(summary); Ansible reserves the key C(skipped)).
   returned: success or test failures
   type: int
 duration:
