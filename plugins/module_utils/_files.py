@@ -101,7 +101,7 @@ def select_files(root: str, include=None, exclude=None) -> list[str]:
         raise ConfigurationError(f"directory '{root}' does not exist")
     inc = compile_globs(include) if include else None
     exc = compile_globs(exclude)
-    return [p for p in walk_files(root) if (inc is None or matches(p, inc)) and not matches(p, exc)]
+    return sorted(p for p in walk_files(root) if (inc is None or matches(p, inc)) and not matches(p, exc))
 
 
 def snapshot(root: str, relpaths) -> dict[str, str]:
