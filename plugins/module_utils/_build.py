@@ -80,6 +80,7 @@ def run_build(
         raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout}")
     steps = normalise_steps(steps)
     env = {str(k): str(v) for k, v in (env or {}).items()}
+    log_file = os.path.abspath(log_file) if log_file else None
     started = time.monotonic()
 
     key = None

@@ -89,7 +89,8 @@ def matches(relpath: str, compiled: list[re.Pattern]) -> bool:
 def walk_files(root: str, skip_dirs=SKIP_DIRS):
     """Yield relative paths of regular files (and symlinks) below root, sorted, skipping tool directories."""
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs)
+        # *.egg-info is written into the source tree by setuptools builds: a by-product, never an input
+        dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs and not d.endswith(".egg-info"))
         rel_dir = os.path.relpath(dirpath, root)
         for name in sorted(filenames):
             yield name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")

@@ -361,9 +361,35 @@ class Command(Tool):
 TOOLS = {cls.name: cls for cls in (Ruff, RuffFormat, Yamllint, AnsibleLint, Shellcheck, Command)}
 
 
+TOOL_KEYS = {
+    "name": str,
+    "args": list,
+    "config": str,
+    "executable": str,
+    "argv": list,
+    "label": str,
+    "format": str,
+    "pattern": str,
+    "severity": str,
+    "ignore_rc": bool,
+}
+
+
 def make_tool(spec) -> Tool:
     if isinstance(spec, str):
         spec = {"name": spec}
+    if not isinstance(spec, dict):
+        raise ConfigurationError(f"each tool must be a name or a dict with 'name', got {spec!r}")
+    unknown = sorted(set(spec) - set(TOOL_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"tool {spec.get('name')!r} has unknown keys {unknown}: allowed are {', '.join(TOOL_KEYS)}"
+        )
+    for key, kind in TOOL_KEYS.items():
+        if spec.get(key) is not None and not isinstance(spec[key], kind):
+            raise ConfigurationError(f"tool {spec.get('name')!r}: '{key}' must be a {kind.__name__}, got {spec[key]!r}")
+    if spec.get("severity") not in (None, *SEVERITIES):
+        raise ConfigurationError(f"tool {spec.get('name')!r}: severity must be error, warning or info")
     name = str(spec.get("name") or "").replace("_", "-")
     if name not in TOOLS:
         raise ConfigurationError(

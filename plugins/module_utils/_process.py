@@ -110,8 +110,8 @@ def run(
         fd, log_path = tempfile.mkstemp(prefix="conveyor-", suffix=".log")
         os.close(fd)
     else:
-        log_path = log_file
-        parent = os.path.dirname(os.path.abspath(log_path))
+        log_path = os.path.abspath(log_file)
+        parent = os.path.dirname(log_path)
         os.makedirs(parent, exist_ok=True)
     start = time.monotonic()
     timed_out = False

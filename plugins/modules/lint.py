@@ -31,48 +31,22 @@ options:
     type: path
     required: true
   tools:
-    description: The tools to run, in order.
+    description:
+      - The tools to run, in order. Each is a tool name, or a dictionary with C(name) and any of these keys
+      - C(args) (list), extra arguments for the tool.
+      - C(config) (path), the tool's configuration file.
+      - C(executable) (str), the tool's program when it is not the usual name on PATH.
+      - C(argv) (list), for C(command), the linter's argument list.
+      - C(label) (str), for C(command), the tool name shown in findings (default the program name).
+      - C(format) (C(sarif) or C(regex), default C(regex)), for C(command), how its output is read.
+      - C(pattern) (str), for C(command) with C(format=regex), a regex with named groups; C(path) and C(message)
+        are required, C(line), C(column), C(rule) and C(severity) are optional.
+      - C(severity) (C(error), C(warning) or C(info), default C(error)), for C(command), the severity of findings
+        that do not carry one.
+      - C(ignore_rc) (bool), for C(command), accept a non-zero exit code even when no finding matched.
     type: list
-    elements: dict
+    elements: raw
     required: true
-    suboptions:
-      name:
-        description: C(ruff), C(ruff-format), C(yamllint), C(ansible-lint), C(shellcheck) or C(command).
-        type: str
-        required: true
-      args:
-        description: Extra arguments for the tool.
-        type: list
-        elements: str
-        default: []
-      config:
-        description: The tool's configuration file.
-        type: path
-      executable:
-        description: The tool's program, when it is not the usual name on PATH.
-        type: str
-      argv:
-        description: For C(command), the linter's argument list.
-        type: list
-        elements: str
-      label:
-        description: For C(command), the tool name shown in findings. Defaults to the program name.
-        type: str
-      format:
-        description: For C(command), how its output is read.
-        type: str
-        choices: [sarif, regex]
-      pattern:
-        description: For C(command) with C(format=regex), a regex with named groups; C(path) and C(message) are required.
-        type: str
-      severity:
-        description: For C(command), the severity of findings that do not carry one.
-        type: str
-        choices: [error, warning, info]
-      ignore_rc:
-        description: For C(command), accept a non-zero exit code even when no finding matched.
-        type: bool
-        default: false
   fix:
     description: Apply formatters and fixers. Findings are those that remain afterwards.
     type: bool
@@ -144,25 +118,12 @@ duration:
 from ansible_collections.conveyor.cicd.plugins.module_utils._lint import run_lint
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
-TOOL_OPTIONS = dict(
-    name=dict(type="str", required=True),
-    args=dict(type="list", elements="str", default=[]),
-    config=dict(type="path"),
-    executable=dict(type="str"),
-    argv=dict(type="list", elements="str"),
-    label=dict(type="str"),
-    format=dict(type="str", choices=["sarif", "regex"]),
-    pattern=dict(type="str"),
-    severity=dict(type="str", choices=["error", "warning", "info"]),
-    ignore_rc=dict(type="bool", default=False),
-)
-
 
 def main():
     module = ConveyorModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
-            tools=dict(type="list", elements="dict", required=True, options=TOOL_OPTIONS),
+            tools=dict(type="list", elements="raw", required=True),
             fix=dict(type="bool", default=False),
             fail_on=dict(type="str", choices=["error", "warning", "never"], default="error"),
             timeout=dict(type="float"),

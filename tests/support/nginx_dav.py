@@ -1,7 +1,8 @@
 """A real nginx with WebDAV PUT on 127.0.0.1: basic auth under /basic/, a bearer token under /bearer/.
 
 /basic/ lists directories as JSON (``autoindex_format json``), /bearer/ as HTML, so both listing
-parsers are exercised. /anon/ needs no auth. nginx runs in the foreground with its own prefix.
+parsers are exercised. /anon/ needs no auth; /flaky/ always answers 503. The access log records
+method, path, status and the X-Checksum-Sha256 header. nginx runs in the foreground with its own prefix.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ error_log {base}/error.log warn;
 {load_modules}
 events {{ worker_connections 256; }}
 http {{
-    access_log {base}/access.log;
+    log_format dav '$request_method $uri $status sha256=$http_x_checksum_sha256';
+    access_log {base}/access.log dav;
     client_body_temp_path {base}/client_body;
     proxy_temp_path {base}/proxy; fastcgi_temp_path {base}/fastcgi;
     uwsgi_temp_path {base}/uwsgi; scgi_temp_path {base}/scgi;
@@ -54,6 +56,9 @@ http {{
         location /anon/ {{
             autoindex_format json;
         }}
+        location /flaky/ {{
+            return 503;
+        }}
     }}
 }}
 """
@@ -71,6 +76,10 @@ class NginxServer:
 
     def url(self, location: str = "basic") -> str:
         return f"http://127.0.0.1:{self.port}/{location}"
+
+    def access_log(self) -> list[str]:
+        with open(os.path.join(self.base, "access.log"), encoding="utf-8") as handle:
+            return handle.read().splitlines()
 
 
 def _htpasswd_line(user: str, password: str) -> str:

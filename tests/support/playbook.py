@@ -47,12 +47,17 @@ class PlaybookRun:
         return self.stdout + self.stderr
 
 
+CALLBACKS = Path(__file__).parent / "callback"
+
+
 def ansible_env(extra: dict | None = None, callback: str = "json") -> dict:
+    """Environment for an ansible process. callback "json" selects the test suite's JSON stdout callback."""
     env = dict(os.environ)
     env.update(
         {
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-            "ANSIBLE_STDOUT_CALLBACK": callback,
+            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
+            "ANSIBLE_STDOUT_CALLBACK": "conveyor_test_json" if callback == "json" else callback,
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_DEPRECATION_WARNINGS": "0",

@@ -251,4 +251,19 @@ HISTORIES: dict[str, tuple[list, dict, dict]] = {
         {},
         {"ours": None, "psr": None, "cz": "1.0.1"},
     ),
+    "prerelease_nothing_new": (
+        [("c", "feat: a"), ("tag", "v1.2.0"), ("c", "feat: b"), ("tag", "v1.3.0-rc.1"), ("c", "docs: c")],
+        {"prerelease": "rc"},
+        {"ours": None, "psr": None, "cz": "1.3.0-rc.2"},
+    ),
+    "monorepo_other_path_only": (
+        [
+            ("c", "feat: app start", "app/main.txt"),
+            ("tag", "app-v1.0.0"),
+            ("c", "feat: lib feature", "lib/feature.txt"),
+            ("c", "fix: lib fix", "lib/fix.txt"),
+        ],
+        {"path": "app", "tag_format": "app-v{version}"},
+        {"ours": None, "psr": None, "cz": "1.1.0"},
+    ),
 }

@@ -87,7 +87,7 @@ def run_cz(binary: str, repo: Path, options: dict) -> str | None:
         proc = subprocess.run(argv, cwd=repo, env=git_env(), capture_output=True, text=True, timeout=120, check=False)
     finally:
         (repo / ".cz.toml").unlink()
-    if "NO_COMMITS_TO_BUMP" in proc.stdout + proc.stderr or "No commits" in proc.stdout + proc.stderr:
+    if re.search(r"NO_COMMITS_(TO_BUMP|FOUND)", proc.stdout + proc.stderr):
         return None
     printed = [ln.strip() for ln in proc.stdout.splitlines() if _VERSION_LINE.match(ln.strip())]
     if proc.returncode != 0 or not printed:
