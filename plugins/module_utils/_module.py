@@ -13,6 +13,7 @@ from __future__ import annotations
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConveyorError
 
 

@@ -257,7 +257,7 @@ def test_passing_result_is_cached_and_second_run_changes_nothing(app, tmp_path):
 
 def test_integration_suite_runs_against_a_real_postgresql(app, tmp_path, postgres_server):
     db = postgres_server.create_database("sample_app_it")
-    extra = f"env: {{SAMPLE_APP_TEST_POSTGRES_DSN: '{postgres_server.dsn(db)}'}}"
+    extra = f"env: {{SAMPLE_APP_TEST_POSTGRES_DSN: '{postgres_server.dsn(db)}', SAMPLE_APP_REQUIRE_POSTGRES: '1'}}"
     run = run_tasks(tmp_path, suite_task(app, "integration", "tests/integration", extra))
     assert run.rc == 0, run.output
     result = run.result("integration")
