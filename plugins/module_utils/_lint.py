@@ -18,12 +18,14 @@ import tempfile
 import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils import _process
+from ansible_collections.conveyor.cicd.plugins.module_utils._cache import ResultCache, cache_key
+from ansible_collections.conveyor.cicd.plugins.module_utils._digest import files_digest
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     CommandError,
     ConfigurationError,
     MissingDependencyError,
 )
-from ansible_collections.conveyor.cicd.plugins.module_utils._files import copy_tree, snapshot, walk_files
+from ansible_collections.conveyor.cicd.plugins.module_utils._files import copy_tree, select_files, snapshot, walk_files
 
 SEVERITIES = ("error", "warning", "info")
 DIFF_LIMIT = 1024 * 1024  # files larger than this are listed as changed without a text diff
@@ -456,6 +458,8 @@ def run_lint(
     timeout: float | None = None,
     check_mode: bool = False,
     want_diff: bool = False,
+    cache_dir: str | None = None,
+    cache_ignore=None,
 ) -> dict:
     if not os.path.isdir(path):
         raise ConfigurationError(f"path '{path}' does not exist or is not a directory")
@@ -469,6 +473,24 @@ def run_lint(
     started = time.monotonic()
     path = os.path.abspath(path)
     fixing = fix and any(t.can_fix for t in tool_objs)
+    cache = key = None
+    if cache_dir:
+        cache = ResultCache(cache_dir, "lint")
+        key = _lint_cache_key(path, tools, tool_objs, fixing, cache_ignore)
+        record = cache.get(key)
+        if record is not None:
+            # same tools, same tool programs, same tree: the same findings, and fixers have nothing left to do
+            return _finish(
+                dict(
+                    record,
+                    changed=False,
+                    changed_files=[],
+                    cache="hit",
+                    cache_key=key,
+                    duration=round(time.monotonic() - started, 3),
+                ),
+                fail_on,
+            )
     changed_files, diffs = [], []
     if fixing and check_mode:
         # predict the fixes on a copy; the real tree is never written
@@ -509,9 +531,32 @@ def run_lint(
         "changed_files": changed_files,
         "durations": durations,
         "duration": round(time.monotonic() - started, 3),
+        "cache": "miss" if cache else "disabled",
+        "cache_key": key,
     }
     if diffs:
         result["diff"] = [{k: d[k] for k in ("before_header", "after_header", "before", "after")} for d in diffs]
+    if cache is not None and not check_mode:
+        # the key of the tree as it is now (after any fixes), so the next run over it is a hit
+        cache.put(
+            _lint_cache_key(path, tools, tool_objs, fixing),
+            {"findings": findings, "summary": summary, "durations": durations},
+        )
+    return _finish(result, fail_on)
+
+
+def _lint_cache_key(path: str, tools, tool_objs: list[Tool], fixing: bool, ignore) -> str:
+    programs = []
+    for tool in tool_objs:
+        program = tool.resolve()
+        st = os.stat(program)
+        programs.append([program, st.st_size, st.st_mtime_ns])  # a tool upgrade changes the key
+    digest = files_digest(path, select_files(path, None, ignore or []))
+    return cache_key("lint", tools=tools, programs=programs, tree=digest, fix=fixing)
+
+
+def _finish(result: dict, fail_on: str) -> dict:
+    findings, summary = result["findings"], result["summary"]
     counts = summary["by_severity"]
     failing = counts["error"] + (counts["warning"] if fail_on == "warning" else 0)
     if fail_on != "never" and failing:

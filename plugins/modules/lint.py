@@ -59,6 +59,17 @@ options:
   timeout:
     description: Seconds each tool may run.
     type: float
+  cache_dir:
+    description:
+      - Result cache directory. The key covers the tools and their options, each tool program (path, size,
+        modification time) and the contents of every file under O(path); the same key returns the recorded
+        findings without running the tools.
+    type: path
+  cache_ignore:
+    description: Globs of files left out of the cache key because no tool reads them (build outputs such as C(dist/**)).
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -105,8 +116,12 @@ changed_files:
   returned: always
   type: list
   elements: str
+cache:
+  description: C(hit), C(miss) or C(disabled).
+  returned: always
+  type: str
 durations:
-  description: Seconds each tool took.
+  description: Seconds each tool took (when they ran; a cache hit returns the recorded ones).
   returned: success
   type: dict
 duration:
@@ -127,6 +142,8 @@ def main():
             fix=dict(type="bool", default=False),
             fail_on=dict(type="str", choices=["error", "warning", "never"], default="error"),
             timeout=dict(type="float"),
+            cache_dir=dict(type="path"),
+            cache_ignore=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )

@@ -181,3 +181,39 @@ def test_missing_binary_names_the_tool_before_anything_runs(tree):
 def test_missing_path_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigurationError, match="does not exist"):
         run_lint(str(tmp_path / "nope"), [{"name": "ruff"}])
+
+
+def test_cache_returns_the_recorded_findings_until_a_file_changes(tree, tmp_path):
+    cache = tmp_path / "lint-cache"
+    first = run_lint(str(tree), [{"name": "ruff"}], fail_on="never", cache_dir=str(cache))
+    assert first["cache"] == "miss"
+    second = run_lint(str(tree), [{"name": "ruff"}], fail_on="never", cache_dir=str(cache))
+    assert second["cache"] == "hit" and second["findings"] == first["findings"]
+    (tree / "clean.py").write_text('"""Clean."""\n\nimport sys\n')
+    third = run_lint(str(tree), [{"name": "ruff"}], fail_on="never", cache_dir=str(cache))
+    assert third["cache"] == "miss" and len(third["findings"]) == 2
+
+
+def test_cache_hit_with_errors_still_fails(tree, tmp_path):
+    cache = tmp_path / "lint-cache"
+    for _ in range(2):
+        with pytest.raises(CommandError, match="lint found 1 errors"):
+            run_lint(str(tree), [{"name": "ruff"}], cache_dir=str(cache))
+    assert list(cache.rglob("*.json"))
+
+
+def test_cache_ignore_leaves_build_outputs_out_of_the_key(tree, tmp_path):
+    cache = tmp_path / "lint-cache"
+    run_lint(str(tree), [{"name": "ruff"}], fail_on="never", cache_dir=str(cache), cache_ignore=["dist/**"])
+    (tree / "dist").mkdir()
+    (tree / "dist" / "app-1.0.whl").write_bytes(b"PK")
+    again = run_lint(str(tree), [{"name": "ruff"}], fail_on="never", cache_dir=str(cache), cache_ignore=["dist/**"])
+    assert again["cache"] == "hit"
+
+
+def test_fix_records_the_fixed_tree_so_the_next_run_is_a_hit(tree, tmp_path):
+    cache = tmp_path / "lint-cache"
+    tools = [{"name": "ruff"}, {"name": "ruff-format"}]
+    assert run_lint(str(tree), tools, fix=True, cache_dir=str(cache))["changed"]
+    again = run_lint(str(tree), tools, fix=True, cache_dir=str(cache))
+    assert again["cache"] == "hit" and again["changed"] is False
