@@ -539,7 +539,7 @@ def run_lint(
     if cache is not None and not check_mode:
         # the key of the tree as it is now (after any fixes), so the next run over it is a hit
         cache.put(
-            _lint_cache_key(path, tools, tool_objs, fixing),
+            _lint_cache_key(path, tools, tool_objs, fixing, cache_ignore),
             {"findings": findings, "summary": summary, "durations": durations},
         )
     return _finish(result, fail_on)
