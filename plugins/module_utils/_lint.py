@@ -476,7 +476,7 @@ def run_lint(
     cache = key = None
     if cache_dir:
         cache = ResultCache(cache_dir, "lint")
-        key = _lint_cache_key(path, tools, tool_objs, fixing, cache_ignore)
+        key = _lint_cache_key(path, tools, tool_objs, fixing, cache_ignore, cache_dir)
         record = cache.get(key)
         if record is not None:
             # same tools, same tool programs, same tree: the same findings, and fixers have nothing left to do
@@ -539,19 +539,23 @@ def run_lint(
     if cache is not None and not check_mode:
         # the key of the tree as it is now (after any fixes), so the next run over it is a hit
         cache.put(
-            _lint_cache_key(path, tools, tool_objs, fixing, cache_ignore),
+            _lint_cache_key(path, tools, tool_objs, fixing, cache_ignore, cache_dir),
             {"findings": findings, "summary": summary, "durations": durations},
         )
     return _finish(result, fail_on)
 
 
-def _lint_cache_key(path: str, tools, tool_objs: list[Tool], fixing: bool, ignore) -> str:
+def _lint_cache_key(path: str, tools, tool_objs: list[Tool], fixing: bool, ignore, cache_dir) -> str:
     programs = []
     for tool in tool_objs:
         program = tool.resolve()
         st = os.stat(program)
         programs.append([program, st.st_size, st.st_mtime_ns])  # a tool upgrade changes the key
-    digest = files_digest(path, select_files(path, None, ignore or []))
+    files = select_files(path, None, ignore or [])
+    if cache_dir and os.path.abspath(cache_dir).startswith(path + os.sep):
+        inside = os.path.relpath(os.path.abspath(cache_dir), path).replace(os.sep, "/") + "/"
+        files = [f for f in files if not f.startswith(inside)]  # the cache never keys itself
+    digest = files_digest(path, files)
     return cache_key("lint", tools=tools, programs=programs, tree=digest, fix=fixing)
 
 
