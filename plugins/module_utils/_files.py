@@ -25,6 +25,7 @@ SKIP_DIRS = frozenset(
         "__pycache__",
         ".pytest_cache",
         ".ruff_cache",
+        ".conveyor",
         ".mypy_cache",
         ".tox",
         ".nox",
