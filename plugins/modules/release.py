@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# Copyright: conveyor.cicd contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: release
+short_description: Prepare a release in a git repository from conventional commits or changelog fragments
+version_added: 0.1.0
+description:
+  - Computes the next semantic version from the conventional commits since the last tag that matches
+    O(tag_format) (C(feat) is minor; C(fix) and C(perf) are patch; C(!) or a C(BREAKING CHANGE:) footer is
+    major), or from antsibull-changelog fragments with O(bump_source=fragments).
+  - Updates the O(version_files), writes a Keep a Changelog section at the top of O(changelog_file), commits
+    those files with O(commit_message), creates an annotated tag and, with O(push=true), pushes the branch and
+    the tag to O(push_remote).
+  - When nothing new has been committed since the last tag it changes nothing and returns the current version.
+  - Merge commits are skipped and the commits they bring in are counted. A revert cancels the reverted commit
+    when both are new; a revert of an already released commit is a patch change.
+  - All git commands run as argument lists. See the collection's docs/release.md for every rule.
+author: conveyor.cicd maintainers (@conveyor-cicd)
+attributes:
+  check_mode:
+    support: full
+    description: Returns the exact version, tag and changelog section and writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the new contents of the version files and the changelog.
+options:
+  repo:
+    description: Path of the git work tree. A directory inside a work tree acts like O(path) when O(path) is not set.
+    type: path
+    required: true
+  path:
+    description:
+      - Directory inside the repository (relative to its top level) for a project in a monorepo. Only commits
+        that touch it count, and O(version_files), O(changelog_file) and O(fragments_dir) are relative to it.
+    type: str
+  tag_format:
+    description: Tag name for a version; C({version}) is replaced by the version, for example C(app-v{version}).
+    type: str
+    default: v{version}
+  prerelease:
+    description:
+      - Prerelease identifier such as C(rc) or C(beta). The first prerelease of a version is C(<version>-rc.1),
+        the next ones count up. Without it the release is final (C(1.3.0) after C(1.3.0-rc.2)).
+    type: str
+  initial_version:
+    description: Version of the first release of a repository that has no matching tag yet.
+    type: str
+    default: 0.1.0
+  major_version_zero:
+    description: While the major version is 0, a breaking change bumps the minor version. Set false to release 1.0.0.
+    type: bool
+    default: true
+  bump_source:
+    description:
+      - V(commits) reads conventional commit messages. V(fragments) reads the antsibull-changelog fragments
+        added since the last release (C(breaking_changes), C(major_changes), C(removed_features) are major;
+        C(minor_changes), C(deprecated_features) are minor; C(bugfixes), C(security_fixes) are patch).
+    type: str
+    choices: [commits, fragments]
+    default: commits
+  fragments_dir:
+    description: Directory of the changelog fragments, for O(bump_source=fragments).
+    type: str
+    default: changelogs/fragments
+  version_files:
+    description:
+      - Files whose version is set to the new version. The kind is taken from the file name (C(galaxy.yml),
+        C(pyproject.toml) C([project]) or C([tool.poetry]), C(Cargo.toml), C(package.json), C(*.py) with
+        C(__version__ = "...")), or give a dictionary with C(path) and C(pattern), a regular expression with a
+        group C((?P<version>...)).
+    type: list
+    elements: raw
+    default: []
+  changelog_file:
+    description: Markdown changelog that receives the new section. An empty string writes no changelog.
+    type: str
+    default: CHANGELOG.md
+  commit_message:
+    description:
+      - Message of the release commit; C({version}), C({tag}) and C({previous_version}) are replaced.
+      - Commits with this message are never counted as changes.
+    type: str
+    default: "chore(release): {version}"
+  tag_message:
+    description: Message of the annotated tag; C({version}) and C({tag}) are replaced.
+    type: str
+    default: Release {version}
+  author_name:
+    description: Author and committer name of the release commit and tag. Default is git's configuration.
+    type: str
+  author_email:
+    description: Author and committer email of the release commit and tag. Default is git's configuration.
+    type: str
+  allow_dirty:
+    description: Allow uncommitted changes to tracked files. Only the version files and the changelog are committed.
+    type: bool
+    default: false
+  push:
+    description:
+      - Push the branch and the tag to O(push_remote) atomically. When nothing is new but the latest tag is missing
+        on the remote (an earlier push failed), it is pushed now.
+    type: bool
+    default: false
+  push_remote:
+    description: Remote to push to.
+    type: str
+    default: origin
+notes:
+  - The release date in the changelog is today (UTC), or the day of E(SOURCE_DATE_EPOCH) when it is set.
+seealso:
+  - module: conveyor.cicd.release_info
+"""
+
+EXAMPLES = r"""
+- name: Prepare the next release of the application
+  conveyor.cicd.release:
+    repo: "{{ app_repo }}"
+    version_files: [pyproject.toml, src/app/__init__.py]
+    author_name: Release Bot
+    author_email: release@example.com
+  register: release
+
+- name: Release candidate of one project of a monorepo, pushed to origin
+  conveyor.cicd.release:
+    repo: /srv/monorepo
+    path: services/api
+    tag_format: api-v{version}
+    prerelease: rc
+    push: true
+
+- name: A collection release driven by changelog fragments
+  conveyor.cicd.release:
+    repo: "{{ collection_dir }}"
+    bump_source: fragments
+    version_files: [galaxy.yml]
+    changelog_file: ""
+"""
+
+RETURN = r"""
+version:
+  description: The new version, or the current one when nothing is new (null without any tag).
+  returned: always
+  type: str
+  sample: 1.3.0-rc.1
+previous_version:
+  description: Version of the latest matching tag before this run, null without one.
+  returned: always
+  type: str
+  sample: 1.2.0
+tag:
+  description: The tag of RV(version).
+  returned: always
+  type: str
+  sample: v1.3.0-rc.1
+bump:
+  description: V(major), V(minor), V(patch) or V(none) (nothing new). While the major version is 0 a breaking change shows as V(minor).
+  returned: always
+  type: str
+commits:
+  description: The counted conventional commits, newest first, with C(sha), C(short), C(type), C(scope), C(description), C(breaking), C(bump), C(subject).
+  returned: always
+  type: list
+  elements: dict
+fragments:
+  description: File names of the changelog fragments used, for O(bump_source=fragments).
+  returned: always
+  type: list
+  elements: str
+changelog:
+  description: The changelog section (markdown), empty when nothing is new.
+  returned: always
+  type: str
+commit:
+  description: Sha of the release commit (of the tagged commit when nothing is new); null in check mode.
+  returned: always
+  type: str
+files:
+  description: Files changed by the release, relative to the repository top level.
+  returned: always
+  type: list
+  elements: str
+pushed:
+  description: Whether the branch and tag were (or in check mode would be) pushed.
+  returned: always
+  type: bool
+"""
+
+from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
+from ansible_collections.conveyor.cicd.plugins.module_utils._release import prepare_release
+
+
+def main():
+    module = ConveyorModule(
+        argument_spec=dict(
+            repo=dict(type="path", required=True),
+            path=dict(type="str"),
+            tag_format=dict(type="str", default="v{version}"),
+            prerelease=dict(type="str"),
+            initial_version=dict(type="str", default="0.1.0"),
+            major_version_zero=dict(type="bool", default=True),
+            bump_source=dict(type="str", choices=["commits", "fragments"], default="commits"),
+            fragments_dir=dict(type="str", default="changelogs/fragments"),
+            version_files=dict(type="list", elements="raw", default=[]),
+            changelog_file=dict(type="str", default="CHANGELOG.md"),
+            commit_message=dict(type="str", default="chore(release): {version}"),
+            tag_message=dict(type="str", default="Release {version}"),
+            author_name=dict(type="str"),
+            author_email=dict(type="str"),
+            allow_dirty=dict(type="bool", default=False),
+            push=dict(type="bool", default=False),
+            push_remote=dict(type="str", default="origin"),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(lambda m: prepare_release(m.params, check_mode=m.check_mode, want_diff=m._diff))
+
+
+if __name__ == "__main__":
+    main()
