@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "examples" / "sample_app"
 VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "benchmarks" / "results" / "b1_b2_ci.json"
-IGNORE = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache",
-                                ".conveyor", "junit-*.xml")
+IGNORE = shutil.ignore_patterns(
+    "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", ".conveyor", "junit-*.xml"
+)
 
 SHELL_SCRIPT = r"""
 set -euo pipefail
@@ -70,8 +71,14 @@ def timed(argv, **kwargs) -> float:
 
 
 def playbook(app: Path, state: Path) -> float:
-    return timed([str(VENV_BIN / "ansible-playbook"), str(ROOT / "playbooks" / "ci.yml"),
-                  "-e", json.dumps({"conveyor_app_dir": str(app), "conveyor_state_dir": str(state)})])
+    return timed(
+        [
+            str(VENV_BIN / "ansible-playbook"),
+            str(ROOT / "playbooks" / "ci.yml"),
+            "-e",
+            json.dumps({"conveyor_app_dir": str(app), "conveyor_state_dir": str(state)}),
+        ]
+    )
 
 
 def shell(app: Path, reports: Path) -> float:
@@ -110,8 +117,11 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print("| contender | median s | runs (s) |\n|---|---:|---|")
-    for key, label in (("shell", "plain shell script"), ("playbook_cold", "playbooks/ci.yml, cold"),
-                       ("playbook_rerun", "playbooks/ci.yml, no-change rerun")):
+    for key, label in (
+        ("shell", "plain shell script"),
+        ("playbook_cold", "playbooks/ci.yml, cold"),
+        ("playbook_rerun", "playbooks/ci.yml, no-change rerun"),
+    ):
         print(f"| {label} | {med[key]:.2f} | {', '.join(f'{v:.2f}' for v in rows[key])} |")
     print(f"\nB1 playbook/shell = {b1:.2f}x (target <= 1.5x)")
     print(f"B2 rerun/cold = {b2:.2f}x (target <= 0.15x)")
