@@ -20,7 +20,9 @@ as_root() {
 
 # --- system packages ---------------------------------------------------------------
 # command -> Debian package; only missing commands are installed.
+# shellcheck disable=SC2034  # read through the nameref in check_pkgs
 declare -A runtime_pkgs=([git]=git [sqlite3]=sqlite3)
+# shellcheck disable=SC2034
 declare -A test_pkgs=([shellcheck]=shellcheck [initdb]=postgresql)
 
 missing=()
@@ -51,7 +53,7 @@ fi
 if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
   log "installing Python packages ($profile)"
   "$venv/bin/python" -m pip install -q --upgrade "pip>=25.1" 2> >(grep -v "^WARNING: Location" >&2)
-  group=pipeline; [ "$profile" = test ] && group=test
+  group="pipeline"; [ "$profile" = test ] && group="test"
   "$venv/bin/python" -m pip install -q --group "$root/pyproject.toml:$group" 2> >(grep -v "^WARNING: Location" >&2)
   touch "$stamp"
 fi

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # the stage_* functions are called indirectly through run_stage
 # The test suite, stage by stage. `scripts/test.sh all` is what `make test` and CI run.
 #   lint         ruff (lint + format check), yamllint, ansible-lint (production profile)
 #   sanity       ansible-test sanity
@@ -50,7 +51,7 @@ stage_molecule() {
     printf -- '--- molecule scenario %s\n' "$scenario"
     molecule test -s "$scenario" || rc=1
   done
-  return $rc
+  return "$rc"
 }
 
 stage_e2e() {

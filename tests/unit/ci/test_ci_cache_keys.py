@@ -25,9 +25,9 @@ def test_same_inputs_give_the_same_key_across_trees(tmp_path):
 
 def test_content_change_changes_the_digest(tmp_path):
     _tree(tmp_path, {"src/app.py": "print(1)\n"})
-    before, _ = inputs_digest(str(tmp_path), ["src/**"])
+    before, _count = inputs_digest(str(tmp_path), ["src/**"])
     (tmp_path / "src/app.py").write_text("print(2)\n")
-    after, _ = inputs_digest(str(tmp_path), ["src/**"])
+    after, _count = inputs_digest(str(tmp_path), ["src/**"])
     assert before != after
 
 
@@ -41,14 +41,14 @@ def test_files_outside_the_globs_do_not_matter(tmp_path):
 
 def test_renaming_a_file_changes_the_digest(tmp_path):
     _tree(tmp_path, {"src/a.py": "x\n"})
-    before, _ = inputs_digest(str(tmp_path), ["src/**"])
+    before, _count = inputs_digest(str(tmp_path), ["src/**"])
     os.rename(tmp_path / "src/a.py", tmp_path / "src/b.py")
     assert inputs_digest(str(tmp_path), ["src/**"])[0] != before
 
 
 def test_executable_bit_is_part_of_the_digest(tmp_path):
     _tree(tmp_path, {"run.sh": "echo\n"})
-    before, _ = inputs_digest(str(tmp_path), ["*.sh"])
+    before, _count = inputs_digest(str(tmp_path), ["*.sh"])
     os.chmod(tmp_path / "run.sh", 0o755)
     assert inputs_digest(str(tmp_path), ["*.sh"])[0] != before
 

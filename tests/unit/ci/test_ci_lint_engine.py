@@ -196,7 +196,7 @@ def test_cache_returns_the_recorded_findings_until_a_file_changes(tree, tmp_path
 
 def test_cache_hit_with_errors_still_fails(tree, tmp_path):
     cache = tmp_path / "lint-cache"
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises(CommandError, match="lint found 1 errors"):
             run_lint(str(tree), [{"name": "ruff"}], cache_dir=str(cache))
     assert list(cache.rglob("*.json"))
