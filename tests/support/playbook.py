@@ -32,9 +32,9 @@ class PlaybookRun:
         return out
 
     def result(self, name: str, host: str = "localhost") -> dict:
-        """The result of the task called ``name``."""
+        """The result of the task called ``name`` (role tasks match without their ``role : `` prefix)."""
         for task in self.tasks(host):
-            if task["_task"] == name:
+            if task["_task"] == name or task["_task"].endswith(f" : {name}"):
                 return task
         raise KeyError(f"no task named {name!r}; tasks: {[t['_task'] for t in self.tasks(host)]}")
 

@@ -1,0 +1,45 @@
+"""The whole pipeline on a copy of the sample app, as `make pipeline` runs it, twice."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.support.paths import ROOT, SAMPLE_APP
+from tests.support.playbook import run_playbook
+
+IGNORE = shutil.ignore_patterns(
+    "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", ".conveyor", "junit-*.xml", "*.db"
+)
+
+
+@pytest.fixture(scope="module")
+def pipeline_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("pipeline")
+    app = base / "sample_app"
+    shutil.copytree(SAMPLE_APP, app, ignore=IGNORE)
+    extra = {"conveyor_app_dir": str(app), "conveyor_state_dir": str(base / "state")}
+    first = run_playbook(ROOT / "pipeline.yml", extra_vars=extra, timeout=1200)
+    second = run_playbook(ROOT / "pipeline.yml", extra_vars=extra, timeout=1200)
+    return base, first, second
+
+
+def test_first_run_passes_every_stage(pipeline_runs):
+    base, first, _second = pipeline_runs
+    assert first.rc == 0, first.output[-5000:]
+    stages = {s["stage"]: s for s in first.result("Collect the stage results")["ansible_facts"]["ci_result"]}
+    assert list(stages)[:5] == ["lint", "build", "test:unit", "test:integration", "test:e2e"]
+    assert all(s["result"] in ("ok", "passed") for s in stages.values()), stages
+    assert (base / "sample_app" / "dist").is_dir()
+    assert sorted(p.suffix for p in (base / "sample_app" / "dist").iterdir()) == [".gz", ".whl"]
+    assert (base / "state" / "ci" / "reports" / "junit-e2e.xml").is_file()
+
+
+def test_second_run_changes_nothing_and_hits_every_cache(pipeline_runs):
+    _base, _first, second = pipeline_runs
+    assert second.rc == 0, second.output[-5000:]
+    assert second.stats["localhost"]["changed"] == 0, [t["_task"] for t in second.tasks() if t.get("changed")]
+    stages = second.result("Collect the stage results")["ansible_facts"]["ci_result"]
+    assert {s["stage"]: s["result"] for s in stages}["build"] == "cached"
+    assert all(s["result"] == "cached" for s in stages if s["stage"].startswith("test:"))
