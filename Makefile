@@ -23,7 +23,7 @@ lint unit integration molecule e2e sanity:
 ## bench: the benchmarks in benchmarks/ (not part of the test suite)
 bench:
 	@scripts/bootstrap.sh test
-	python benchmarks/run.py
+	python benchmarks/run.py $(BENCH)
 
 bootstrap:
 	@scripts/bootstrap.sh test
