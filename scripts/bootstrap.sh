@@ -21,9 +21,9 @@ as_root() {
 # --- system packages ---------------------------------------------------------------
 # command -> Debian package; only missing commands are installed.
 # shellcheck disable=SC2034  # read through the nameref in check_pkgs
-declare -A runtime_pkgs=([git]=git [sqlite3]=sqlite3)
+declare -A runtime_pkgs=([git]=git [sqlite3]=sqlite3 [shellcheck]=shellcheck)
 # shellcheck disable=SC2034
-declare -A test_pkgs=([shellcheck]=shellcheck [initdb]=postgresql)
+declare -A test_pkgs=([initdb]=postgresql)
 
 missing=()
 check_pkgs() {
