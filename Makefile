@@ -22,7 +22,7 @@ lint unit integration molecule e2e sanity:
 
 ## bench: the benchmarks in benchmarks/ (not part of the test suite)
 bench:
-	@scripts/bootstrap.sh test
+	@scripts/bootstrap.sh bench
 	python benchmarks/run.py $(BENCH)
 
 bootstrap:

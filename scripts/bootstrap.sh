@@ -4,6 +4,7 @@
 #
 #   scripts/bootstrap.sh runtime   what `make pipeline` needs
 #   scripts/bootstrap.sh test      everything `make test` needs (servers and linters too)
+#   scripts/bootstrap.sh bench     the test profile plus the peers the benchmarks compare against
 set -euo pipefail
 
 profile="${1:-runtime}"
@@ -35,7 +36,7 @@ check_pkgs() {
   done
 }
 check_pkgs runtime_pkgs
-[ "$profile" = test ] && check_pkgs test_pkgs
+[ "$profile" != runtime ] && check_pkgs test_pkgs
 if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -53,7 +54,7 @@ fi
 if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
   log "installing Python packages ($profile)"
   "$venv/bin/python" -m pip install -q --upgrade "pip>=25.1" 2> >(grep -v "^WARNING: Location" >&2)
-  group="pipeline"; [ "$profile" = test ] && group="test"
+  case "$profile" in test) group="test" ;; bench) group="bench" ;; *) group="pipeline" ;; esac
   "$venv/bin/python" -m pip install -q --group "$root/pyproject.toml:$group" 2> >(grep -v "^WARNING: Location" >&2)
   touch "$stamp"
 fi

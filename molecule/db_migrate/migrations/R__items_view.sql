@@ -1,0 +1,2 @@
+DROP VIEW IF EXISTS items_view;
+CREATE VIEW items_view AS SELECT id, name FROM items;

@@ -1,0 +1,2 @@
+DROP VIEW IF EXISTS items_view;
+DROP TABLE items;

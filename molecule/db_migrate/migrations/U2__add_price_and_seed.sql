@@ -1,0 +1,2 @@
+DELETE FROM items WHERE id = 1;
+ALTER TABLE items DROP COLUMN price;

@@ -1,0 +1,115 @@
+"""The engine against real SQLite files, without Ansible: runs, failures, locks, check mode."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+
+import pytest
+
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.driver import LockTimeoutError
+from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.engine import (
+    MigrationFailed,
+    ValidationError,
+    driver_from_params,
+    inspect,
+    migrate,
+)
+
+
+@pytest.fixture
+def project(tmp_path):
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "V1__create_items.sql").write_text("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);\n")
+    (migrations / "V2__seed.sql").write_text("INSERT INTO items (name) VALUES ('${first}');\n")
+    (migrations / "U2__seed.sql").write_text("DELETE FROM items;\n")
+    return tmp_path, str(migrations), str(tmp_path / "app.db")
+
+
+def driver(database, **extra):
+    return driver_from_params({"engine": "sqlite", "database": database, **extra})
+
+
+def rows(database, sql="SELECT version, type, success FROM conveyor_schema_history ORDER BY installed_rank"):
+    with sqlite3.connect(database) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_migrate_applies_then_reports_nothing_to_do(project):
+    _, migrations, database = project
+    first = migrate(driver(database), migrations, placeholders={"first": "apple"})
+    assert first["changed"] and [a["version"] for a in first["applied"]] == ["1", "2"]
+    assert first["current_version"] == "2" and first["pending"] == []
+    second = migrate(driver(database), migrations, placeholders={"first": "apple"})
+    assert not second["changed"] and second["applied"] == []
+    assert rows(database, "SELECT name FROM items") == [("apple",)]
+
+
+def test_check_mode_creates_no_file_and_previews_the_sql(project):
+    _, migrations, database = project
+    result = migrate(driver(database), migrations, secret_placeholders={"first": "hidden"}, check_mode=True,
+                     want_sql=True)  # fmt: skip
+    assert result["changed"] and [p["version"] for p in result["planned"]] == ["1", "2"]
+    assert "CREATE TABLE items" in result["diff"]["prepared"] and "hidden" not in result["diff"]["prepared"]
+    assert not os.path.exists(database) and not os.path.exists(database + ".migrate.lock")
+
+
+def test_failure_keeps_earlier_migrations_and_names_file_and_line(project):
+    _, migrations, database = project
+    with open(os.path.join(migrations, "V3__broken.sql"), "w") as handle:
+        handle.write("CREATE TABLE ok_before (id int);\n\nINSERT INTO no_such_table VALUES (1);\n")
+    with pytest.raises(MigrationFailed) as failure:
+        migrate(driver(database), migrations, placeholders={"first": "a"})
+    assert failure.value.msg.startswith("V3__broken.sql failed at line 3: no such table: no_such_table")
+    assert [a["version"] for a in failure.value.details["applied"]] == ["1", "2"]
+    assert rows(database) == [("1", "versioned", 1), ("2", "versioned", 1)]
+    assert rows(database, "SELECT name FROM sqlite_master WHERE name = 'ok_before'") == []
+
+
+def test_rollback_applies_undo_files_down_to_target(project):
+    _, migrations, database = project
+    migrate(driver(database), migrations, placeholders={"first": "a"})
+    undone = migrate(driver(database), migrations, state="rolled_back", target="1", placeholders={"first": "a"})
+    assert undone["changed"] and [(a["version"], a["type"]) for a in undone["applied"]] == [("2", "undo")]
+    assert undone["current_version"] == "1" and [p["version"] for p in undone["pending"]] == ["2"]
+    again = migrate(driver(database), migrations, state="rolled_back", target="1")
+    assert not again["changed"]
+    redo = migrate(driver(database), migrations, placeholders={"first": "b"})
+    assert [a["version"] for a in redo["applied"]] == ["2"]
+
+
+def test_lock_held_by_another_run_times_out_with_a_clear_error(project):
+    _, migrations, database = project
+    with open(database + ".migrate.lock", "w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.raises(LockTimeoutError, match="another migration run held the lock"):
+            migrate(driver(database), migrations, placeholders={"first": "a"}, lock_timeout=0.3)
+    assert not os.path.exists(database) or rows(database, "SELECT name FROM sqlite_master") == []
+
+
+def test_validation_problems_stop_before_anything_runs(project):
+    _, migrations, database = project
+    migrate(driver(database), migrations, placeholders={"first": "a"})
+    with open(os.path.join(migrations, "V1__create_items.sql"), "a") as handle:
+        handle.write("-- edited\n")
+    (open(os.path.join(migrations, "V3__new.sql"), "w")).close()
+    with pytest.raises(
+        ValidationError, match=r"^V1__create_items\.sql changed after it was applied.*nothing was applied"
+    ):
+        migrate(driver(database), migrations, placeholders={"first": "a"})
+    assert len(rows(database)) == 2
+    info = inspect(driver(database), migrations, placeholders={"first": "a"})
+    assert info["current_version"] == "2" and len(info["problems"]) == 1
+    assert [p["version"] for p in info["pending"]] == ["3"]
+
+
+def test_bad_parameters_are_one_line(tmp_path):
+    with pytest.raises(ConfigurationError, match="history_table 'drop table;' is not a valid identifier"):
+        driver(str(tmp_path / "a.db"), history_table="drop table;")
+    with pytest.raises(ConfigurationError, match="'dsn' applies to engine postgresql only"):
+        driver(str(tmp_path / "a.db"), dsn="postgresql://x")
+    with pytest.raises(ConfigurationError, match=r"directory of database .* does not exist"):
+        migrate(driver(str(tmp_path / "nope" / "a.db")), str(tmp_path))
