@@ -36,9 +36,9 @@ EPOCH = 1_700_000_000
 
 def generate_tree(root: Path, files: int, total_bytes: int, seed: int = 3) -> int:
     rnd = random.Random(seed)
-    words = [bytes(rnd.choices(b"abcdefghijklmnopqrstuvwxyz", k=rnd.randint(2, 11))) for _ in range(8000)]
+    words = [bytes(rnd.choices(b"abcdefghijklmnopqrstuvwxyz", k=rnd.randint(2, 11))) for _round in range(8000)]
     corpus = b" ".join(rnd.choices(words, k=1_500_000))  # ~10 MB of word-like text to slice from
-    weights = [rnd.lognormvariate(0, 1.3) for _ in range(files)]
+    weights = [rnd.lognormvariate(0, 1.3) for _round in range(files)]
     scale = total_bytes / sum(weights)
     written = 0
     for index, weight in enumerate(weights):
@@ -124,7 +124,7 @@ def main() -> int:
     if not tar or not gzip:
         print("GNU tar and gzip are needed for B3", file=sys.stderr)
         return 2
-    tar_version = subprocess.run([tar, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    tar_version = subprocess.run([tar, "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[0]
 
     work = Path(tempfile.mkdtemp(prefix="conveyor-b3-"))
     try:
@@ -162,7 +162,7 @@ def main() -> int:
         }
         samples: dict[str, list[float]] = {name: [] for name in contenders}
         cpu: dict[str, list[float]] = {name: [] for name in contenders}
-        for _ in range(args.repeat):
+        for _round in range(args.repeat):
             for name, func in contenders.items():
                 shutil.rmtree(work / "engine", ignore_errors=True)  # every run builds and writes a new archive
                 before = cpu_seconds()

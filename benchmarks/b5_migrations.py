@@ -146,7 +146,9 @@ def main() -> int:
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "b5_migrations.json"))
     args = parser.parse_args()
 
-    psql = shutil.which("psql") or sys.exit("psql is not installed (Debian package postgresql-client)")
+    psql = shutil.which("psql")
+    if not psql:
+        sys.exit("psql is not installed (Debian package postgresql-client)")
     yoyo = shutil.which("yoyo", path=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     if not yoyo:
         sys.exit("yoyo-migrations is not installed: .venv/bin/pip install yoyo-migrations")
@@ -158,7 +160,7 @@ def main() -> int:
         dbs = Databases(server)
         keys = ("psql", "psql_autocommit", "engine", "playbook", "yoyo", "noop_engine", "noop_playbook", "ansible")
         times: dict[str, list[float]] = {k: [] for k in keys}
-        for _ in range(args.repeat):
+        for _round in range(args.repeat):
             db = dbs.fresh("psql")
             times["psql"].append(
                 timed(

@@ -59,10 +59,10 @@ def run_psr(binary: str, repo: Path, options: dict, workdir: Path) -> str | None
     printed = [ln.strip() for ln in proc.stdout.splitlines() if _VERSION_LINE.match(ln.strip())]
     if proc.returncode != 0 or not printed:
         raise RuntimeError(f"semantic-release failed in {repo}: {proc.stdout}{proc.stderr}")
-    current = [t for t in git(repo, "tag", "--points-at", "HEAD").split()]
+    current = git(repo, "tag", "--points-at", "HEAD").split()
     version = printed[-1]
     # psr prints the current version when there is nothing to release
-    existing = {t for t in git(repo, "tag").split()}
+    existing = set(git(repo, "tag").split())
     if tag_format.replace("{version}", version) in existing or (current and version in current):
         return None
     return version

@@ -131,7 +131,7 @@ def stop_seaweedfs(server: SeaweedServer) -> None:
     if server.process.poll() is None:
         os.killpg(server.process.pid, signal.SIGTERM)
         try:
-            server.process.wait(timeout=15)
+            server.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(server.process.pid, signal.SIGKILL)
             server.process.wait()

@@ -93,7 +93,7 @@ def test_check_mode_creates_no_history_table(tmp_path, pg, migrations):
 
 
 def test_wrong_password_is_one_line_without_the_password(tmp_path, pg, migrations):
-    server, db, _ = pg
+    server, db, _args = pg
     dsn = server.dsn(db).replace(server.password, "wrong-" + server.password)
     params = {"engine": "postgresql", "dsn": dsn, "migrations_path": str(migrations)}
     run = run_tasks(tmp_path, [{"name": "apply", "conveyor.cicd.db_migrate": params, "ignore_errors": True}],
@@ -139,7 +139,7 @@ def test_edited_and_missing_applied_files_stop_the_run(tmp_path, pg, migrations)
 
 
 def test_out_of_order_version_needs_the_flag(tmp_path, pg, migrations):
-    _, _, args = pg
+    _server, _db, args = pg
     (migrations / "V3__three.sql").write_text("CREATE TABLE three (id int);\n")
     params = {**args, "migrations_path": str(migrations), "placeholders": {"first_item": "a"}}
     assert run_tasks(tmp_path, [{"name": "apply", "conveyor.cicd.db_migrate": params}]).rc == 0
@@ -224,10 +224,10 @@ def test_two_concurrent_playbooks_apply_each_migration_once(tmp_path, pg, migrat
              "tasks": [{"name": "apply", "conveyor.cicd.db_migrate": task}]}]  # fmt: skip
     playbook = tmp_path / "concurrent.yml"
     playbook.write_text(yaml.safe_dump(play))
-    procs = [start_playbook(playbook) for _ in range(2)]
+    procs = [start_playbook(playbook) for _round in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-    results = [json.loads(out[out.index("{") :])["plays"][0]["tasks"][0]["hosts"]["localhost"] for out, _ in outputs]
+    results = [json.loads(out[out.index("{") :])["plays"][0]["tasks"][0]["hosts"]["localhost"] for out, _err in outputs]
     counts = sorted(len(r["applied"]) for r in results)
     assert counts == [0, 4]  # one run applied everything, the other waited for the lock and found nothing to do
     assert history(server, db) == [

@@ -119,13 +119,13 @@ def test_two_concurrent_playbooks_apply_each_migration_once(tmp_path, migrations
     ]
     playbook = tmp_path / "concurrent.yml"
     playbook.write_text(yaml.safe_dump(play))
-    procs = [start_playbook(playbook) for _ in range(2)]
+    procs = [start_playbook(playbook) for _round in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-    results = [json.loads(out[out.index("{") :])["plays"][0]["tasks"][0]["hosts"]["localhost"] for out, _ in outputs]
+    results = [json.loads(out[out.index("{") :])["plays"][0]["tasks"][0]["hosts"]["localhost"] for out, _err in outputs]
     applied = [a["script"] for r in results for a in r["applied"]]
     assert sorted(applied) == sorted(set(applied)) and len(applied) == 9
-    versions = [v for v, _, _ in history(database) if v]
+    versions = [v for v, _kind, _success in history(database) if v]
     assert sorted(versions, key=float) == [str(n) for n in range(1, 9)]
 
 

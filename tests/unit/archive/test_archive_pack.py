@@ -183,7 +183,7 @@ def test_large_files_are_streamed_not_loaded(tmp_path, fmt):
     src = tmp_path / "src"
     src.mkdir()
     with open(src / "big.bin", "wb") as handle:
-        for _ in range(48):
+        for _round in range(48):
             handle.write(os.urandom(1024 * 1024))
     tracemalloc.start()
     try:

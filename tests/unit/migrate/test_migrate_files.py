@@ -113,7 +113,7 @@ def test_sqlite_split_keeps_strings_triggers_and_lines():
         "SELECT 1"
     )
     statements = split_sqlite(sql)
-    assert [line for line, _ in statements] == [2, 3, 3, 5, 8]
+    assert [line for line, _sql in statements] == [2, 3, 3, 5, 8]
     assert statements[1][1] == "INSERT INTO a VALUES ('semi;colon');"
     assert statements[3][1].endswith("END;")
 
@@ -126,6 +126,6 @@ def test_postgresql_split_honours_dollar_quotes_comments_and_escapes():
         "CREATE INDEX CONCURRENTLY i ON t (x)"
     )
     statements = split_postgresql(sql)
-    assert [line for line, _ in statements] == [1, 2, 4]
+    assert [line for line, _sql in statements] == [1, 2, 4]
     assert statements[0][1].endswith("LANGUAGE plpgsql;")
     assert statements[2][1].endswith("\nCREATE INDEX CONCURRENTLY i ON t (x)")

@@ -39,7 +39,7 @@ def rows(database, sql="SELECT version, type, success FROM conveyor_schema_histo
 
 
 def test_migrate_applies_then_reports_nothing_to_do(project):
-    _, migrations, database = project
+    _root, migrations, database = project
     first = migrate(driver(database), migrations, placeholders={"first": "apple"})
     assert first["changed"] and [a["version"] for a in first["applied"]] == ["1", "2"]
     assert first["current_version"] == "2" and first["pending"] == []
@@ -49,7 +49,7 @@ def test_migrate_applies_then_reports_nothing_to_do(project):
 
 
 def test_check_mode_creates_no_file_and_previews_the_sql(project):
-    _, migrations, database = project
+    _root, migrations, database = project
     result = migrate(driver(database), migrations, secret_placeholders={"first": "hidden"}, check_mode=True,
                      want_sql=True)  # fmt: skip
     assert result["changed"] and [p["version"] for p in result["planned"]] == ["1", "2"]
@@ -58,7 +58,7 @@ def test_check_mode_creates_no_file_and_previews_the_sql(project):
 
 
 def test_failure_keeps_earlier_migrations_and_names_file_and_line(project):
-    _, migrations, database = project
+    _root, migrations, database = project
     with open(os.path.join(migrations, "V3__broken.sql"), "w") as handle:
         handle.write("CREATE TABLE ok_before (id int);\n\nINSERT INTO no_such_table VALUES (1);\n")
     with pytest.raises(MigrationFailed) as failure:
@@ -70,7 +70,7 @@ def test_failure_keeps_earlier_migrations_and_names_file_and_line(project):
 
 
 def test_rollback_applies_undo_files_down_to_target(project):
-    _, migrations, database = project
+    _root, migrations, database = project
     migrate(driver(database), migrations, placeholders={"first": "a"})
     undone = migrate(driver(database), migrations, state="rolled_back", target="1", placeholders={"first": "a"})
     assert undone["changed"] and [(a["version"], a["type"]) for a in undone["applied"]] == [("2", "undo")]
@@ -82,7 +82,7 @@ def test_rollback_applies_undo_files_down_to_target(project):
 
 
 def test_lock_held_by_another_run_times_out_with_a_clear_error(project):
-    _, migrations, database = project
+    _root, migrations, database = project
     with open(database + ".migrate.lock", "w") as holder:
         fcntl.flock(holder, fcntl.LOCK_EX)
         with pytest.raises(LockTimeoutError, match="another migration run held the lock"):
@@ -91,7 +91,7 @@ def test_lock_held_by_another_run_times_out_with_a_clear_error(project):
 
 
 def test_validation_problems_stop_before_anything_runs(project):
-    _, migrations, database = project
+    _root, migrations, database = project
     migrate(driver(database), migrations, placeholders={"first": "a"})
     with open(os.path.join(migrations, "V1__create_items.sql"), "a") as handle:
         handle.write("-- edited\n")
