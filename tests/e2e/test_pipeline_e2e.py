@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
+import subprocess
 
 import pytest
 
@@ -34,6 +36,31 @@ def test_first_run_passes_every_stage(pipeline_runs):
     assert (base / "sample_app" / "dist").is_dir()
     assert sorted(p.suffix for p in (base / "sample_app" / "dist").iterdir()) == [".gz", ".whl"]
     assert (base / "state" / "ci" / "reports" / "junit-e2e.xml").is_file()
+
+
+def test_release_is_prepared_in_an_isolated_repository(pipeline_runs):
+    base, first, _second = pipeline_runs
+    facts = first.result("Publish the release facts for later stages")["ansible_facts"]
+    assert facts["release_version"] == "0.2.0" and facts["release_tag"] == "v0.2.0"
+    repo = base / "state" / "release" / "sample_app"
+    tags = subprocess.run(["git", "-C", str(repo), "tag"], capture_output=True, text=True, check=True).stdout.split()
+    assert tags == ["v0.1.0", "v0.2.0"]
+    assert "## [0.2.0]" in (repo / "CHANGELOG.md").read_text()
+    own = subprocess.run(["git", "-C", str(ROOT), "tag"], capture_output=True, text=True, check=True).stdout
+    assert "v0.2.0" not in own.split()
+
+
+def test_migrations_are_applied_to_the_embedded_sqlite_database(pipeline_runs):
+    base, _first, _second = pipeline_runs
+    with sqlite3.connect(base / "state" / "db" / "sample_app.db") as db:
+        versions = [
+            row[0]
+            for row in db.execute(
+                "SELECT version FROM conveyor_schema_history WHERE success = 1 ORDER BY installed_rank"
+            )
+        ]
+        assert versions == ["1", "2"]
+        assert db.execute("SELECT COUNT(*) FROM items").fetchone()[0] > 0
 
 
 def test_second_run_changes_nothing_and_hits_every_cache(pipeline_runs):
