@@ -24,7 +24,7 @@ as_root() {
 # shellcheck disable=SC2034  # read through the nameref in check_pkgs
 declare -A runtime_pkgs=([git]=git [sqlite3]=sqlite3 [shellcheck]=shellcheck)
 # shellcheck disable=SC2034
-declare -A test_pkgs=([initdb]=postgresql)
+declare -A test_pkgs=([initdb]=postgresql [nginx]=nginx)
 
 missing=()
 check_pkgs() {

@@ -1,0 +1,62 @@
+# Copyright: conveyor.cicd contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Connection options shared by the artifact_* modules.
+    DOCUMENTATION = r"""
+options:
+  repository:
+    description:
+      - The artifact repository. The scheme chooses the backend.
+      - V(file:///path) is a directory on the host that runs the module (the embedded default).
+      - V(s3://bucket/prefix) is an S3 bucket (AWS, or any S3-compatible server with O(endpoint_url)).
+      - V(http://host/path) or V(https://host/path) is a raw repository that accepts PUT, GET, HEAD and DELETE
+        (Nexus raw, Artifactory generic, a WebDAV server such as nginx with C(dav_methods)).
+      - User info in an HTTP URL (V(https://user:pass@host/...)) is accepted but O(username) and O(password) are
+        preferred; it is never shown in results or messages.
+    type: str
+    required: true
+  endpoint_url:
+    description:
+      - S3 only. The endpoint of an S3-compatible server, for example V(https://minio.example.com:9000).
+      - Path-style addressing is used when this is set.
+    type: str
+  region:
+    description: S3 only. The region of the bucket.
+    type: str
+  access_key:
+    description:
+      - S3 only. The access key ID. Without it boto3 looks in its usual places (environment, profile, instance role).
+    type: str
+  secret_key:
+    description: S3 only. The secret access key.
+    type: str
+  session_token:
+    description: S3 only. A session token for temporary credentials.
+    type: str
+  username:
+    description: HTTP only. User name for basic authentication.
+    type: str
+  password:
+    description: HTTP only. Password (or API key) for basic authentication.
+    type: str
+  token:
+    description: "HTTP only. A bearer token (sent as C(Authorization: Bearer ...)); takes precedence over O(username)."
+    type: str
+  validate_certs:
+    description: Verify TLS certificates of HTTPS and S3 endpoints.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the server to connect or answer, per request.
+    type: int
+    default: 60
+  retries:
+    description:
+      - How many times a request is tried again after a connection error or a 5xx answer (exponential backoff with
+        jitter). A 4xx answer fails at once with the server's message.
+    type: int
+    default: 3
+"""

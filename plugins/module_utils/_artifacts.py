@@ -1,0 +1,538 @@
+# Copyright: conveyor.cicd contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The artifact repository engine: upload, fetch, promote, prune and describe releases.
+
+Layout in every store: ``<name>/<version>/<file>`` with the release manifest
+``<name>/<version>/<name>-<version>.manifest.json`` beside the files. The manifest is written last
+and removed first, so a version is visible (listed, fetchable) only while it is complete.
+Versions are immutable: the identity of a release is its name, version, git commit and the
+(name, sha256, size) of every artifact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store import (
+    ArtifactStore,
+    IntegrityError,
+    open_store,
+    public_url,
+)
+from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_bytes, sha256_file
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
+
+CONNECTION_ARGS = dict(
+    repository=dict(type="str", required=True),
+    endpoint_url=dict(type="str"),
+    region=dict(type="str"),
+    access_key=dict(type="str", no_log=False),
+    secret_key=dict(type="str", no_log=True),
+    session_token=dict(type="str", no_log=True),
+    username=dict(type="str"),
+    password=dict(type="str", no_log=True),
+    token=dict(type="str", no_log=True),
+    validate_certs=dict(type="bool", default=True),
+    timeout=dict(type="int", default=60),
+    retries=dict(type="int", default=3),
+)
+CREDENTIAL_KEYS = (
+    "endpoint_url",
+    "region",
+    "access_key",
+    "secret_key",
+    "session_token",
+    "username",
+    "password",
+    "token",
+)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_SEMVER = re.compile(
+    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
+)
+_FORMATS = (("tar.gz", ".tar.gz"), ("tar.gz", ".tgz"), ("zip", ".zip"), ("wheel", ".whl"), ("sdist", ".tar.bz2"))
+
+
+class ReleaseError(ConveyorError):
+    """A release-level conflict: an immutable version with other content, a missing version."""
+
+
+# --- versions ---------------------------------------------------------------------------------
+def version_key(version: str):
+    """Sort key in semantic-version precedence, or None when ``version`` is not a semantic version."""
+    match = _SEMVER.match(version)
+    if not match:
+        return None
+    major, minor, patch, pre = match.groups()
+    # a release ranks above its prereleases; numeric identifiers rank below alphanumeric ones
+    rank = (1,) if pre is None else (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
+    return (int(major), int(minor), int(patch), rank)
+
+
+def is_prerelease(version: str) -> bool:
+    key = version_key(version)
+    return key is not None and key[3][0] == 0
+
+
+def sort_versions(versions) -> list[str]:
+    """Newest first; versions that are not semantic versions come last, by name."""
+    semver = sorted((v for v in versions if version_key(v)), key=version_key, reverse=True)
+    return semver + sorted(v for v in versions if not version_key(v))
+
+
+def check_name(value: str, what: str) -> str:
+    if not value or not _NAME.match(value) or ".." in value:
+        raise ConfigurationError(f"invalid {what} {value!r}: use letters, digits and . _ + - (no '/' or '..')")
+    return value
+
+
+# --- layout -----------------------------------------------------------------------------------
+def manifest_file(name: str, version: str) -> str:
+    return f"{name}-{version}.manifest.json"
+
+
+def object_key(name: str, version: str, filename: str) -> str:
+    return f"{name}/{version}/{filename}"
+
+
+def manifest_key(name: str, version: str) -> str:
+    return object_key(name, version, manifest_file(name, version))
+
+
+def connection_options(params: dict) -> dict:
+    return {k: params.get(k) for k in (*CREDENTIAL_KEYS, "validate_certs", "timeout", "retries")}
+
+
+def open_repository(params: dict, url_key: str = "repository") -> ArtifactStore:
+    if params.get("retries") is not None and params["retries"] < 0:
+        raise ConfigurationError("retries must be 0 or more")
+    return open_store(params[url_key], **connection_options(params))
+
+
+def scan(store: ArtifactStore, name: str | None = None) -> dict:
+    """{name: {"complete": [versions newest first], "incomplete": [...]}} from the keys in the store."""
+    found: dict = {}
+    for key in store.list(name or ""):
+        parts = key.split("/")
+        if len(parts) != 3:
+            continue
+        entry = found.setdefault(parts[0], {}).setdefault(parts[1], False)
+        found[parts[0]][parts[1]] = entry or parts[2] == manifest_file(parts[0], parts[1])
+    return {
+        n: {
+            "complete": sort_versions([v for v, done in versions.items() if done]),
+            "incomplete": sort_versions([v for v, done in versions.items() if not done]),
+        }
+        for n, versions in sorted(found.items())
+    }
+
+
+def resolve_version(store: ArtifactStore, name: str, version: str) -> str:
+    """``latest`` is the newest complete release (``latest-prerelease`` includes prereleases)."""
+    if version not in ("latest", "latest-prerelease"):
+        return check_name(version, "version")
+    complete = scan(store, name).get(name, {}).get("complete", [])
+    candidates = [v for v in complete if version_key(v) and (version != "latest" or not is_prerelease(v))]
+    if not candidates:
+        raise ReleaseError(
+            f"{name} has no complete {'release' if version == 'latest' else 'version'} in {store.url}; upload one first"
+        )
+    return candidates[0]
+
+
+def read_manifest(store: ArtifactStore, name: str, version: str) -> tuple[dict | None, bytes | None]:
+    data = store.get_bytes(manifest_key(name, version))
+    if data is None:
+        return None, None
+    return parse_manifest(data, store.url_for(manifest_key(name, version))), data
+
+
+def parse_manifest(data: bytes, where: str) -> dict:
+    try:
+        manifest = json.loads(data)
+    except ValueError as exc:
+        raise ConfigurationError(f"{where} is not valid JSON ({exc}); expected a release manifest") from None
+    if not isinstance(manifest, dict) or manifest.get("schema") != 1 or not isinstance(manifest.get("artifacts"), list):
+        raise ConfigurationError(f"{where} is not a release manifest (expected schema 1 with an artifacts list)")
+    for item in manifest["artifacts"]:
+        if not isinstance(item, dict) or not {"name", "sha256", "size"} <= set(item):
+            raise ConfigurationError(f"{where}: every artifact needs name, sha256 and size")
+        check_name(item["name"], "artifact file name")
+    check_name(str(manifest.get("name", "")), "manifest name")
+    check_name(str(manifest.get("version", "")), "manifest version")
+    return manifest
+
+
+def identity(manifest: dict) -> tuple:
+    """What makes two uploads of a version the same release (build and test summaries may differ)."""
+    files = sorted((a["name"], a["sha256"], int(a["size"])) for a in manifest["artifacts"])
+    return (manifest.get("name"), manifest.get("version"), (manifest.get("git") or {}).get("commit"), files)
+
+
+def artifact_format(filename: str) -> str:
+    for fmt, suffix in _FORMATS:
+        if filename.endswith(suffix):
+            return fmt
+    return filename.rsplit(".", 1)[-1] if "." in filename else "file"
+
+
+def describe(store: ArtifactStore, manifest: dict) -> list[dict]:
+    name, version = manifest["name"], manifest["version"]
+    return [
+        dict(
+            name=a["name"],
+            format=a.get("format") or artifact_format(a["name"]),
+            sha256=a["sha256"],
+            size=int(a["size"]),
+            url=store.url_for(object_key(name, version, a["name"])),
+        )
+        for a in manifest["artifacts"]
+    ]
+
+
+# --- upload -----------------------------------------------------------------------------------
+def _local_release(manifest_path, name, version, files):
+    """(manifest dict, manifest bytes, [(local path, artifact record)]) for what is to be uploaded."""
+    if manifest_path:
+        try:
+            with open(manifest_path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read manifest {manifest_path}: {exc.strerror}") from None
+        manifest = parse_manifest(data, manifest_path)
+        for given, field in ((name, "name"), (version, "version")):
+            if given and given != manifest[field]:
+                raise ConfigurationError(f"{field} {given!r} does not match the manifest's {manifest[field]!r}")
+        expected = manifest_file(manifest["name"], manifest["version"])
+        if os.path.basename(manifest_path) != expected:
+            data_name = os.path.basename(manifest_path)
+            raise ConfigurationError(f"manifest file {data_name} should be named {expected}")
+        directory = os.path.dirname(os.path.abspath(manifest_path))
+        local = []
+        for item in manifest["artifacts"]:
+            path = os.path.join(directory, item["name"])
+            if not os.path.isfile(path):
+                raise ConfigurationError(
+                    f"{item['name']} is listed in the manifest but missing beside it ({directory})"
+                )
+            size, digest = os.path.getsize(path), sha256_file(path)
+            if size != int(item["size"]) or digest != item["sha256"]:
+                raise IntegrityError(
+                    f"{item['name']} does not match the manifest (sha256 {digest}, manifest says "
+                    f"{item['sha256']}): rebuild the package or fix the manifest"
+                )
+            local.append((path, item))
+        return manifest, data, local
+    if not (name and version and files):
+        raise ConfigurationError("give either manifest, or name, version and files")
+    check_name(name, "name")
+    check_name(version, "version")
+    local = []
+    seen = set()
+    for path in files:
+        if not os.path.isfile(path):
+            raise ConfigurationError(f"{path} is not a file: list the artifact files to upload")
+        filename = check_name(os.path.basename(path), "artifact file name")
+        if filename in seen or filename == manifest_file(name, version):
+            raise ConfigurationError(f"{filename} is listed twice (or clashes with the manifest name)")
+        seen.add(filename)
+        record = dict(
+            name=filename, format=artifact_format(filename), sha256=sha256_file(path), size=os.path.getsize(path)
+        )
+        local.append((path, record))
+    manifest = dict(
+        schema=1,
+        name=name,
+        version=version,
+        git={},
+        source_date_epoch=None,
+        artifacts=[record for dummy, record in local],
+        build={},
+        tests={},
+    )
+    data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    return manifest, data, local
+
+
+def upload(
+    store: ArtifactStore, manifest=None, name=None, version=None, files=None, force=False, check_mode=False
+) -> dict:
+    local_manifest, data, local = _local_release(manifest, name, version, files)
+    name, version = local_manifest["name"], local_manifest["version"]
+    mkey = manifest_key(name, version)
+    remote, remote_data = read_manifest(store, name, version)
+    replacing = False
+    if remote is not None:
+        if identity(remote) == identity(local_manifest):
+            missing = [item["name"] for dummy, item in local if not _present(store, name, version, item)]
+            if not missing:
+                return _upload_result(store, remote, changed=False, uploaded=[], replaced=False)
+            local = [(p, i) for p, i in local if i["name"] in missing]
+            data = remote_data  # repair damaged files, keep the first published record
+        elif force and is_prerelease(version):
+            replacing = True
+        else:
+            hint = "" if is_prerelease(version) else " (force only applies to prereleases)"
+            raise ReleaseError(
+                f"{name} {version} already exists in {store.url} with different content; versions are immutable: "
+                f"publish a new version{hint}",
+                existing_sha256={a["name"]: a["sha256"] for a in remote["artifacts"]},
+            )
+    uploaded = [item["name"] for dummy, item in local]
+    stale = []
+    if remote is None or replacing:
+        wanted = {item["name"] for dummy, item in local} | {manifest_file(name, version)}
+        stale = [k for k in store.list(f"{name}/{version}") if k.rsplit("/", 1)[-1] not in wanted]
+    if check_mode:
+        return _upload_result(store, local_manifest, changed=True, uploaded=uploaded, replaced=replacing)
+    if replacing:
+        store.delete(mkey)  # invisible while it is being replaced
+    for key in stale:
+        store.delete(key)
+    for path, item in local:
+        store.put(object_key(name, version, item["name"]), path, sha256=item["sha256"])
+    store.put_bytes(mkey, data)
+    final = parse_manifest(data, mkey)
+    return _upload_result(store, final, changed=True, uploaded=uploaded, replaced=replacing)
+
+
+def _present(store, name, version, item) -> bool:
+    info = store.head(object_key(name, version, item["name"]))
+    return info is not None and info.size == int(item["size"]) and info.sha256 == item["sha256"]
+
+
+def _upload_result(store, manifest, changed, uploaded, replaced) -> dict:
+    name, version = manifest["name"], manifest["version"]
+    return dict(
+        changed=changed,
+        name=name,
+        version=version,
+        repository=store.url,
+        uploaded=uploaded,
+        replaced=replaced,
+        artifacts=describe(store, manifest),
+        manifest=manifest,
+        manifest_url=store.url_for(manifest_key(name, version)),
+    )
+
+
+# --- fetch ------------------------------------------------------------------------------------
+def fetch(
+    store: ArtifactStore, name, version, dest, files=None, write_manifest=True, mode=0o644, check_mode=False
+) -> dict:
+    check_name(name, "name")
+    version = resolve_version(store, name, version)
+    manifest, data = read_manifest(store, name, version)
+    if manifest is None:
+        versions = scan(store, name).get(name, {}).get("complete", [])
+        raise ReleaseError(
+            f"{name} {version} is not in {store.url} (complete versions: {', '.join(versions[:10]) or 'none'})"
+        )
+    wanted = manifest["artifacts"]
+    if files:
+        known = {a["name"] for a in wanted}
+        unknown = sorted(set(files) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"{', '.join(unknown)} not in {name} {version} (files: {', '.join(sorted(known))})"
+            )
+        wanted = [a for a in wanted if a["name"] in files]
+    if not os.path.isdir(dest) and not check_mode:
+        os.makedirs(dest, exist_ok=True)
+    downloaded, results = [], []
+    for item in wanted:
+        path = os.path.join(dest, item["name"])
+        if not (
+            os.path.isfile(path) and os.path.getsize(path) == int(item["size"]) and sha256_file(path) == item["sha256"]
+        ):
+            downloaded.append(item["name"])
+            if not check_mode:
+                store.get(object_key(name, version, item["name"]), path, sha256=item["sha256"], mode=mode)
+        results.append(dict(name=item["name"], path=path, sha256=item["sha256"], size=int(item["size"])))
+    manifest_path = None
+    if write_manifest:
+        manifest_path = os.path.join(dest, manifest_file(name, version))
+        current = None
+        if os.path.isfile(manifest_path):
+            current = sha256_file(manifest_path)
+        if current != sha256_bytes(data):
+            downloaded.append(manifest_file(name, version))
+            if not check_mode:
+                _write_atomic(manifest_path, data, mode)
+    return dict(
+        changed=bool(downloaded),
+        name=name,
+        version=version,
+        repository=store.url,
+        dest=dest,
+        downloaded=downloaded,
+        files=results,
+        manifest=manifest,
+        manifest_path=manifest_path,
+    )
+
+
+def _write_atomic(path: str, data: bytes, mode: int) -> None:
+    temp = f"{path}.{os.getpid()}.part"
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+# --- promote ----------------------------------------------------------------------------------
+def promote(source: ArtifactStore, dest: ArtifactStore, name, version, check_mode=False) -> dict:
+    check_name(name, "name")
+    version = resolve_version(source, name, version)
+    manifest, data = read_manifest(source, name, version)
+    if manifest is None:
+        raise ReleaseError(f"{name} {version} is not a complete version in {source.url}; upload it there first")
+    existing = read_manifest(dest, name, version)[0]
+    if existing is not None and identity(existing) != identity(manifest):
+        raise ReleaseError(
+            f"{name} {version} already exists in {dest.url} with different content; "
+            "versions are immutable: promote a new version"
+        )
+    copied, server_side = [], []
+    for item in manifest["artifacts"]:
+        if _present(dest, name, version, item):
+            continue
+        copied.append(item["name"])
+        if not check_mode:
+            key = object_key(name, version, item["name"])
+            info = dest.copy(source, key, key, sha256=item["sha256"], size=int(item["size"]))
+            if info.server_side:
+                server_side.append(item["name"])
+    changed = bool(copied) or existing is None
+    if changed and not check_mode:
+        dest.put_bytes(manifest_key(name, version), data)
+    return dict(
+        changed=changed,
+        name=name,
+        version=version,
+        source=source.url,
+        repository=dest.url,
+        copied=copied,
+        server_side=server_side,
+        artifacts=describe(dest, manifest),
+        manifest=manifest,
+        manifest_url=dest.url_for(manifest_key(name, version)),
+    )
+
+
+# --- prune ------------------------------------------------------------------------------------
+def _protected(protect, name, version) -> bool:
+    return version in protect or f"{name}@{version}" in protect
+
+
+def prune(store: ArtifactStore, keep: int, name=None, keep_prereleases=None, protect=(), check_mode=False) -> dict:
+    if keep < 0 or (keep_prereleases is not None and keep_prereleases < 0):
+        raise ConfigurationError("keep and keep_prereleases must be 0 or more")
+    if name:
+        check_name(name, "name")
+    protect = set(protect or ())
+    deleted, kept, unsorted, incomplete = [], [], [], []
+    for found_name, versions in scan(store, name).items():
+        incomplete += [dict(name=found_name, version=v) for v in versions["incomplete"]]
+        ordered = [v for v in versions["complete"] if version_key(v)]
+        unsorted += [dict(name=found_name, version=v) for v in versions["complete"] if not version_key(v)]
+        if keep_prereleases is None:
+            ranked = [(ordered, keep)]
+        else:
+            ranked = [
+                ([v for v in ordered if not is_prerelease(v)], keep),
+                ([v for v in ordered if is_prerelease(v)], keep_prereleases),
+            ]
+        for group, count in ranked:
+            for index, version in enumerate(group):
+                entry = dict(name=found_name, version=version)
+                (kept if index < count or _protected(protect, found_name, version) else deleted).append(entry)
+    if not check_mode:
+        for entry in deleted:
+            delete_version(store, entry["name"], entry["version"])
+    return dict(
+        changed=bool(deleted),
+        repository=store.url,
+        deleted=deleted,
+        kept=kept,
+        unsorted=unsorted,
+        incomplete=incomplete,
+    )
+
+
+def delete_version(store: ArtifactStore, name: str, version: str) -> None:
+    """Manifest first (the version disappears at once), then its files and directory."""
+    store.delete(manifest_key(name, version))
+    for key in store.list(f"{name}/{version}"):
+        store.delete(key)
+    store.remove_directory(f"{name}/{version}")
+
+
+# --- info -------------------------------------------------------------------------------------
+def info(store: ArtifactStore, name=None, version=None) -> dict:
+    if name:
+        check_name(name, "name")
+    found = scan(store, name)
+    releases: dict = {}
+    latest: dict = {}
+    incomplete: dict = {}
+    for found_name, versions in found.items():
+        chosen = versions["complete"]
+        if version in ("latest", "latest-prerelease"):
+            wanted = [v for v in chosen if version_key(v) and (version != "latest" or not is_prerelease(v))]
+            chosen = wanted[:1]
+        elif version:
+            chosen = [v for v in chosen if v == version]
+        entries = []
+        for v in chosen:
+            manifest = read_manifest(store, found_name, v)[0]
+            if manifest is None:
+                continue
+            entries.append(
+                dict(
+                    version=v,
+                    prerelease=is_prerelease(v),
+                    git=manifest.get("git") or {},
+                    source_date_epoch=manifest.get("source_date_epoch"),
+                    build=manifest.get("build") or {},
+                    tests=manifest.get("tests") or {},
+                    artifacts=describe(store, manifest),
+                    manifest_url=store.url_for(manifest_key(found_name, v)),
+                )
+            )
+        releases[found_name] = entries
+        releases_only = [v for v in versions["complete"] if version_key(v) and not is_prerelease(v)]
+        latest[found_name] = releases_only[0] if releases_only else None
+        if versions["incomplete"]:
+            incomplete[found_name] = versions["incomplete"]
+    return dict(
+        changed=False,
+        repository=store.url,
+        names=sorted(found),
+        releases=releases,
+        latest=latest,
+        incomplete=incomplete,
+    )
+
+
+__all__ = [
+    "CONNECTION_ARGS",
+    "delete_version",
+    "fetch",
+    "info",
+    "open_repository",
+    "promote",
+    "prune",
+    "public_url",
+    "upload",
+    "version_key",
+]

@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# Copyright: conveyor.cicd contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: artifact_promote
+short_description: Copy a release from one artifact repository to another without rebuilding
+version_added: 0.1.0
+description:
+  - Copies a complete version (artifacts, then the manifest last) from O(repository) (for example staging) to
+    O(dest_repository) (for example release).
+  - Between two S3 locations on the same endpoint with the same credentials the copy happens inside the server
+    (CopyObject); otherwise each file is streamed through a temporary file, verified on the way.
+  - Every copied file's size and sha256 are checked against the manifest.
+  - Promoting a version that is already in O(dest_repository) with the same content changes nothing; other content
+    under the same version fails (versions are immutable).
+author: conveyor.cicd maintainers (@conveyor-cicd)
+extends_documentation_fragment:
+  - conveyor.cicd.artifact_repository
+attributes:
+  check_mode:
+    support: full
+    description: Reports exactly which files would be copied.
+  diff_mode:
+    support: none
+    description: Returns no diff; the lists of files and versions in the result show what changes.
+options:
+  name:
+    description: Release name.
+    type: str
+    required: true
+  version:
+    description: Version to promote, or V(latest) / V(latest-prerelease) (resolved in the source repository).
+    type: str
+    required: true
+  dest_repository:
+    description: The repository to promote into (same URL schemes as O(repository)).
+    type: str
+    required: true
+  dest_options:
+    description:
+      - Connection options for O(dest_repository) where they differ from the source's; options not given here are
+        taken from the source's.
+    type: dict
+    suboptions:
+      endpoint_url:
+        description: S3 endpoint of the destination.
+        type: str
+      region:
+        description: S3 region of the destination.
+        type: str
+      access_key:
+        description: S3 access key ID for the destination.
+        type: str
+      secret_key:
+        description: S3 secret access key for the destination.
+        type: str
+      session_token:
+        description: S3 session token for the destination.
+        type: str
+      username:
+        description: HTTP basic auth user for the destination.
+        type: str
+      password:
+        description: HTTP basic auth password for the destination.
+        type: str
+      token:
+        description: HTTP bearer token for the destination.
+        type: str
+"""
+
+EXAMPLES = r"""
+- name: Promote the tested release from staging to release
+  conveyor.cicd.artifact_promote:
+    repository: s3://artifacts/staging
+    dest_repository: s3://artifacts/release
+    endpoint_url: https://s3.example.com
+    access_key: "{{ s3_access_key }}"
+    secret_key: "{{ s3_secret_key }}"
+    name: app
+    version: 1.4.0
+
+- name: Promote from a local staging directory to Artifactory
+  conveyor.cicd.artifact_promote:
+    repository: file:///var/lib/conveyor/artifacts
+    dest_repository: https://artifactory.example.com/artifactory/generic-releases
+    dest_options:
+      token: "{{ artifactory_token }}"
+    name: app
+    version: latest
+"""
+
+RETURN = r"""
+version:
+  description: The version promoted.
+  returned: success
+  type: str
+copied:
+  description: File names copied (in check mode, that would be copied).
+  returned: success
+  type: list
+  elements: str
+server_side:
+  description: File names copied inside the server, without passing through the host.
+  returned: success
+  type: list
+  elements: str
+artifacts:
+  description: The artifacts in the destination, with name, format, sha256, size and url.
+  returned: success
+  type: list
+  elements: dict
+manifest_url:
+  description: Where the manifest is stored in the destination.
+  returned: success
+  type: str
+"""
+
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import (
+    CONNECTION_ARGS,
+    open_repository,
+    promote,
+)
+from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
+
+
+def run(module):
+    params = module.params
+    dest_params = dict(params, repository=params["dest_repository"])
+    for key, value in (params["dest_options"] or {}).items():
+        if value is not None:
+            dest_params[key] = value
+    return promote(
+        open_repository(params),
+        open_repository(dest_params),
+        params["name"],
+        params["version"],
+        check_mode=module.check_mode,
+    )
+
+
+def main():
+    module = ConveyorModule(
+        argument_spec=dict(
+            CONNECTION_ARGS,
+            name=dict(type="str", required=True),
+            version=dict(type="str", required=True),
+            dest_repository=dict(type="str", required=True),
+            dest_options=dict(
+                type="dict",
+                options=dict(
+                    endpoint_url=dict(type="str"),
+                    region=dict(type="str"),
+                    access_key=dict(type="str", no_log=False),
+                    secret_key=dict(type="str", no_log=True),
+                    session_token=dict(type="str", no_log=True),
+                    username=dict(type="str"),
+                    password=dict(type="str", no_log=True),
+                    token=dict(type="str", no_log=True),
+                ),
+            ),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()

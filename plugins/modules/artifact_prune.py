@@ -1,0 +1,113 @@
+#!/usr/bin/python
+# Copyright: conveyor.cicd contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: artifact_prune
+short_description: Delete old releases from an artifact repository, keeping the newest
+version_added: 0.1.0
+description:
+  - Per release name, keeps the newest O(keep) complete versions in semantic-version order and deletes the others.
+  - Versions listed in O(protect) (such as the one deployed now) are never deleted.
+  - A version's manifest is deleted first, so it disappears at once; then its files.
+  - Versions that are not semantic versions, and incomplete versions (no manifest, perhaps an upload in progress),
+    are never deleted; they are reported in RV(unsorted) and RV(incomplete).
+author: conveyor.cicd maintainers (@conveyor-cicd)
+extends_documentation_fragment:
+  - conveyor.cicd.artifact_repository
+attributes:
+  check_mode:
+    support: full
+    description: Lists exactly the versions that would be deleted, and deletes nothing.
+  diff_mode:
+    support: none
+    description: Returns no diff; the lists of files and versions in the result show what changes.
+options:
+  name:
+    description: Only this release name (default every name in the repository).
+    type: str
+  keep:
+    description:
+      - How many of the newest versions to keep per name.
+      - Without O(keep_prereleases), releases and prereleases are ranked together.
+    type: int
+    required: true
+  keep_prereleases:
+    description:
+      - Rank prereleases separately and keep this many of them; O(keep) then counts releases only.
+    type: int
+  protect:
+    description:
+      - Versions never to delete, as V(1.4.0) (for every name) or V(app@1.4.0) (for one name).
+    type: list
+    elements: str
+    default: []
+"""
+
+EXAMPLES = r"""
+- name: Keep the five newest releases and two release candidates; never the deployed one
+  conveyor.cicd.artifact_prune:
+    repository: s3://artifacts/staging
+    name: app
+    keep: 5
+    keep_prereleases: 2
+    protect:
+      - "{{ deployed_version }}"
+"""
+
+RETURN = r"""
+deleted:
+  description: Versions deleted (in check mode, that would be deleted), each with name and version.
+  returned: success
+  type: list
+  elements: dict
+kept:
+  description: Versions kept, each with name and version.
+  returned: success
+  type: list
+  elements: dict
+unsorted:
+  description: Complete versions that are not semantic versions (never deleted).
+  returned: success
+  type: list
+  elements: dict
+incomplete:
+  description: Versions without a manifest (never deleted).
+  returned: success
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import CONNECTION_ARGS, open_repository, prune
+from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
+
+
+def run(module):
+    params = module.params
+    return prune(
+        open_repository(params),
+        keep=params["keep"],
+        name=params["name"],
+        keep_prereleases=params["keep_prereleases"],
+        protect=params["protect"],
+        check_mode=module.check_mode,
+    )
+
+
+def main():
+    module = ConveyorModule(
+        argument_spec=dict(
+            CONNECTION_ARGS,
+            name=dict(type="str"),
+            keep=dict(type="int", required=True),
+            keep_prereleases=dict(type="int"),
+            protect=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()
