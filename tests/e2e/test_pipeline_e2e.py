@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -48,6 +50,17 @@ def test_release_is_prepared_in_an_isolated_repository(pipeline_runs):
     assert "## [0.2.0]" in (repo / "CHANGELOG.md").read_text()
     own = subprocess.run(["git", "-C", str(ROOT), "tag"], capture_output=True, text=True, check=True).stdout
     assert "v0.2.0" not in own.split()
+
+
+def test_release_is_packaged_and_published_to_the_staging_repository(pipeline_runs):
+    base, _first, _second = pipeline_runs
+    version_dir = base / "state" / "artifacts" / "staging" / "conveyor-sample-app" / "0.1.0"
+    manifest = json.loads((version_dir / "conveyor-sample-app-0.1.0.manifest.json").read_text())
+    assert {a["format"] for a in manifest["artifacts"]} == {"tar.gz", "wheel", "sdist"}
+    for artifact in manifest["artifacts"]:
+        data = (version_dir / artifact["name"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == artifact["sha256"] and len(data) == artifact["size"]
+    assert manifest["tests"]["unit"]["failed"] == 0 and manifest["tests"]["unit"]["tests"] > 0
 
 
 def test_migrations_are_applied_to_the_embedded_sqlite_database(pipeline_runs):
