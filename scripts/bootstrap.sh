@@ -24,7 +24,9 @@ as_root() {
 # shellcheck disable=SC2034  # read through the nameref in check_pkgs
 declare -A runtime_pkgs=([git]=git [sqlite3]=sqlite3 [shellcheck]=shellcheck)
 # shellcheck disable=SC2034
-declare -A test_pkgs=([initdb]=postgresql [nginx]=nginx)
+declare -A test_pkgs=([initdb]=postgresql [nginx]=nginx [prometheus]=prometheus [promtool]=prometheus
+  [prometheus-pushgateway]=prometheus-pushgateway [prometheus-node-exporter]=prometheus-node-exporter
+  [logrotate]=logrotate [rsyslogd]=rsyslog [chromium]=chromium)
 
 missing=()
 check_pkgs() {

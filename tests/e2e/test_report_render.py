@@ -94,7 +94,9 @@ def report(tmp_path_factory) -> Path:
 
 def test_report_screenshot_is_a_rendered_page(report, tmp_path):
     shot = tmp_path / "report.png"
-    proc = chromium(f"--screenshot={shot}", f"--window-size={WIDTH},{HEIGHT}", report.as_uri(), user_data=tmp_path / "profile")
+    proc = chromium(
+        f"--screenshot={shot}", f"--window-size={WIDTH},{HEIGHT}", report.as_uri(), user_data=tmp_path / "profile"
+    )
     assert shot.exists(), f"no screenshot; chromium said:\n{proc.stderr[-2000:]}"
     width, height, bpp, rows = decode_png(shot.read_bytes())
     assert (width, height) == (WIDTH, HEIGHT)

@@ -1,0 +1,271 @@
+# Copyright: conveyor.cicd contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Service managers for a deployed release.
+
+``systemd``: ``systemctl`` argv calls for one unit; an optional unit file shipped with (or next to) the
+release is installed when its content changed, followed by ``daemon-reload``.
+``command``: start, stop and status argv lists and a pid file, for hosts without systemd (containers,
+tests, the embedded local hosts). The start command is detached into its own session with its output
+in a log file, so neither the module nor Ansible waits for it.
+
+Arguments may contain placeholders, replaced before running: {release_path}, {release_id}, {version},
+{root}, {shared}.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
+    CommandError,
+    ConfigurationError,
+    MissingDependencyError,
+)
+from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, run, validate_argv
+
+MANAGERS = ("systemd", "command", "none")
+DEFAULTS = {
+    "manager": "none",
+    "unit": None,
+    "unit_file": None,
+    "unit_dir": "/etc/systemd/system",
+    "action": "restart",
+    "start": None,
+    "stop": None,
+    "status": None,
+    "pid_file": None,
+    "log_file": None,
+    "environment": {},
+    "start_timeout": 30,
+    "stop_timeout": 30,
+}
+
+
+def fill(text, values: dict):
+    if not isinstance(text, str):
+        return text
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value if value is not None else ""))
+    return text
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie (our own unreaped child) is not running
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        if handle.read().rsplit(")", 1)[-1].split()[0] == "Z":
+            return False
+    return True
+
+
+def read_pid(path: str | None) -> int | None:
+    if not path:
+        return None
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+class Service:
+    """No service: nothing to restart."""
+
+    manager = "none"
+
+    def __init__(self, spec: dict, values: dict):
+        self.spec = spec
+        self.values = values
+
+    def argv(self, key: str) -> list[str] | None:
+        if not self.spec.get(key):
+            return None
+        return [fill(str(arg), self.values) for arg in validate_argv(self.spec[key], f"service {key}")]
+
+    def prepare(self, release_path: str, check_mode: bool = False) -> bool:
+        """Install what the release ships for the service manager; True when something changed."""
+        return False
+
+    def running(self) -> bool:
+        return True
+
+    def restart(self, release_path: str) -> None:
+        """(Re)start the service on ``release_path``."""
+
+    def stop(self) -> None:
+        """Stop the service."""
+
+
+class SystemdService(Service):
+    manager = "systemd"
+
+    def __init__(self, spec: dict, values: dict):
+        super().__init__(spec, values)
+        if not spec.get("unit"):
+            raise ConfigurationError("service.manager systemd needs service.unit (for example app.service)")
+        if spec["action"] not in ("restart", "reload"):
+            raise ConfigurationError("service.action must be restart or reload")
+        self.systemctl = find_binary("systemctl", "systemd is not installed: use service.manager command")
+
+    def _systemctl(self, *args: str) -> None:
+        result = run([self.systemctl, *args], timeout=max(int(self.spec["start_timeout"]), 30))
+        if result.rc != 0:
+            tail = result.tail[-1] if result.tail else ""
+            raise CommandError(f"systemctl {' '.join(args)} failed with exit code {result.rc}: {tail}")
+
+    def prepare(self, release_path: str, check_mode: bool = False) -> bool:
+        if not self.spec.get("unit_file"):
+            return False
+        source = os.path.join(release_path, fill(self.spec["unit_file"], self.values))
+        if not os.path.isfile(source):
+            raise ConfigurationError(f"unit file {source} does not exist in the release")
+        target = os.path.join(self.spec["unit_dir"], self.spec["unit"])
+        with open(source, "rb") as handle:
+            content = handle.read()
+        try:
+            with open(target, "rb") as handle:
+                if handle.read() == content:
+                    return False
+        except OSError:
+            pass
+        if not check_mode:
+            temp = f"{target}.conveyor-tmp"
+            with open(temp, "wb") as handle:
+                handle.write(content)
+            os.chmod(temp, 0o644)
+            os.replace(temp, target)
+            self._systemctl("daemon-reload")
+        return True
+
+    def running(self) -> bool:
+        return run([self.systemctl, "is-active", "--quiet", self.spec["unit"]], timeout=30).rc == 0
+
+    def restart(self, release_path: str) -> None:
+        action = self.spec["action"] if self.running() else "restart"
+        self._systemctl(action, self.spec["unit"])
+
+    def stop(self) -> None:
+        self._systemctl("stop", self.spec["unit"])
+
+
+class CommandService(Service):
+    manager = "command"
+
+    def __init__(self, spec: dict, values: dict):
+        super().__init__(spec, values)
+        if not spec.get("start"):
+            raise ConfigurationError("service.manager command needs service.start (an argv list)")
+        if not spec.get("pid_file") and not spec.get("status"):
+            raise ConfigurationError("service.manager command needs service.pid_file or service.status")
+        self.pid_file = fill(spec.get("pid_file"), values)
+        self.log_file = fill(spec.get("log_file"), values)
+
+    def _env(self) -> dict:
+        env = dict(os.environ)
+        env.update({str(k): fill(str(v), self.values) for k, v in (self.spec.get("environment") or {}).items()})
+        return env
+
+    def running(self) -> bool:
+        status = self.argv("status")
+        if status:
+            return run(status, env=self._env(), timeout=30).rc == 0
+        pid = read_pid(self.pid_file)
+        return pid is not None and pid_alive(pid)
+
+    def stop(self) -> None:
+        stop = self.argv("stop")
+        if stop:
+            result = run(stop, env=self._env(), timeout=int(self.spec["stop_timeout"]))
+            if result.rc != 0:
+                raise CommandError(f"service stop command exited with {result.rc}: {' '.join(result.tail[-1:])}")
+        pid = read_pid(self.pid_file)
+        if pid is None or not pid_alive(pid):
+            return
+        if not stop:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + float(self.spec["stop_timeout"])
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            while pid_alive(pid) and time.monotonic() < deadline + 5:
+                time.sleep(0.02)
+        with contextlib.suppress(FileNotFoundError):
+            if read_pid(self.pid_file) == pid:
+                os.unlink(self.pid_file)
+
+    def restart(self, release_path: str) -> None:
+        self.stop()
+        argv = self.argv("start")
+        if os.sep not in argv[0]:
+            argv[0] = find_binary(argv[0], "give the full path of the service's start program")
+        log_path = self.log_file or os.devnull
+        if self.log_file:
+            os.makedirs(os.path.dirname(os.path.abspath(self.log_file)), exist_ok=True)
+        if self.pid_file:
+            os.makedirs(os.path.dirname(os.path.abspath(self.pid_file)), exist_ok=True)
+        with open(log_path, "ab") as log:
+            try:
+                proc = subprocess.Popen(  # detached: Ansible must not wait for the service
+                    argv,
+                    cwd=release_path,
+                    env=self._env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except OSError as exc:
+                raise MissingDependencyError(f"service start command could not run: {exc.strerror}") from exc
+        self._wait_started(proc)
+
+    def _wait_started(self, proc: subprocess.Popen) -> None:
+        deadline = time.monotonic() + float(self.spec["start_timeout"])
+        while time.monotonic() < deadline:
+            code = proc.poll()
+            if code not in (None, 0):
+                raise CommandError(f"service start command exited with {code}{self._log_hint()}")
+            pid = read_pid(self.pid_file) if self.pid_file else None
+            if self.pid_file and pid is not None and pid_alive(pid):
+                return
+            if not self.pid_file and self.running():
+                return
+            time.sleep(0.02)
+        raise CommandError(
+            f"service did not start within {self.spec['start_timeout']} s "
+            f"({'no live pid in ' + self.pid_file if self.pid_file else 'status command fails'}){self._log_hint()}"
+        )
+
+    def _log_hint(self) -> str:
+        if not self.log_file or not os.path.isfile(self.log_file):
+            return ""
+        with open(self.log_file, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(self.log_file) - 400))
+            lines = handle.read().decode("utf-8", errors="replace").strip().splitlines()
+        return f"; last log line: {lines[-1]}" if lines else f"; see {self.log_file}"
+
+
+def make_service(spec: dict | None, values: dict) -> Service:
+    merged = dict(DEFAULTS)
+    merged.update({k: v for k, v in (spec or {}).items() if v is not None})
+    manager = merged["manager"]
+    if manager not in MANAGERS:
+        raise ConfigurationError(f"unknown service.manager {manager!r}: use one of {', '.join(MANAGERS)}")
+    if manager == "systemd":
+        return SystemdService(merged, values)
+    if manager == "command":
+        return CommandService(merged, values)
+    return Service(merged, values)

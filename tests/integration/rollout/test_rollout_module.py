@@ -1,0 +1,149 @@
+"""conveyor.cicd.app_rollout through real ansible-playbook runs, serving the real sample app."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from tests.support.playbook import run_tasks
+from tests.support.rollout import app_health, app_service, get_json, read_state, statuses
+
+
+def rollout_task(target, artifact, version, name="Deploy", **extra) -> dict:
+    args = {
+        "root": str(target.root),
+        "artifact_path": artifact[0],
+        "version": version,
+        "service": app_service(target.port),
+        "health": app_health(target.port),
+        "shared_paths": ["logs/"],
+    }
+    args.update(extra)
+    return {"name": name, "conveyor.cicd.app_rollout": args}
+
+
+def test_successful_deploy_serves_the_new_version(tmp_path, target, releases):
+    run = run_tasks(tmp_path, [rollout_task(target, releases["1.0.0"], "1.0.0")])
+    assert run.rc == 0, run.output
+    result = run.result("Deploy")
+    assert result["changed"] is True
+    assert result["health"]["ok"] is True
+    assert result["current_release"] == result["release_id"]
+    assert get_json(f"http://127.0.0.1:{target.port}/version")[1]["version"] == "1.0.0"
+    assert os.path.islink(target.root / "current" / "logs")
+    assert statuses(target.root) == {result["release_id"]: "active"}
+
+
+def test_same_release_twice_is_unchanged_and_not_restarted(tmp_path, target, releases):
+    task = rollout_task(target, releases["1.0.0"], "1.0.0")
+    assert run_tasks(tmp_path, [task]).rc == 0
+    pid = (target.root / "shared" / "run" / "app.pid").read_text()
+    run = run_tasks(tmp_path, [task])
+    assert run.rc == 0, run.output
+    assert run.result("Deploy")["changed"] is False
+    assert run.result("Deploy")["restarted"] is False
+    assert (target.root / "shared" / "run" / "app.pid").read_text() == pid
+    check = run_tasks(tmp_path, [task], check=True)
+    assert check.result("Deploy")["changed"] is False
+
+
+def test_failing_health_check_restores_previous_release(tmp_path, target, releases):
+    assert run_tasks(tmp_path, [rollout_task(target, releases["1.0.0"], "1.0.0")]).rc == 0
+    bad = rollout_task(target, releases["broken"], "9.9.9", health=app_health(target.port, retries=5))
+    run = run_tasks(tmp_path, [bad])
+    assert run.rc != 0
+    result = run.result("Deploy")
+    assert result["failed"] is True
+    assert "health check of release 9.9.9-" in result["msg"] and "rolled back to 1.0.0-" in result["msg"]
+    assert result["rolled_back"] is True
+    assert result["current_release"].startswith("1.0.0-")
+    assert get_json(f"http://127.0.0.1:{target.port}/version") == (
+        200,
+        {"name": "conveyor-sample-app", "version": "1.0.0", "commit": None},
+    )
+    assert sorted(statuses(target.root).values()) == ["active", "failed"]
+
+
+def test_keep_releases_with_failed_releases_keeps_the_good_ones(tmp_path, target, releases):
+    tasks = [rollout_task(target, releases[v], v, name=f"Deploy {v}", keep_releases=2) for v in ("1.0.0", "2.0.0")]
+    assert run_tasks(tmp_path, tasks).rc == 0
+    for attempt in range(3):  # three failed deploys of distinct broken releases
+        bad = rollout_task(
+            target,
+            releases["broken"],
+            "9.9.9",
+            name="Deploy broken",
+            release_id=f"broken-{attempt}",
+            keep_releases=2,
+            keep_failed_releases=1,
+            health=app_health(target.port, retries=2),
+        )
+        assert run_tasks(tmp_path, [bad]).rc != 0
+    run = run_tasks(tmp_path, [rollout_task(target, releases["3.0.0"], "3.0.0", name="Deploy 3", keep_releases=2)])
+    assert run.rc == 0, run.output
+    final = statuses(target.root)
+    assert [s for s in final.values() if s in ("active", "previous")] == ["previous", "active"]
+    assert list(final) == [k for k in final if k.startswith(("2.0.0-", "broken-2", "3.0.0-"))]
+    assert sorted(os.listdir(target.root / "releases")) == sorted(final)
+    assert get_json(f"http://127.0.0.1:{target.port}/version")[1]["version"] == "3.0.0"
+
+
+def test_malicious_artifact_is_refused(tmp_path, target, releases):
+    from tests.unit.archive.test_archive_unpack_corpus import make_tar, tar_member
+
+    assert run_tasks(tmp_path, [rollout_task(target, releases["1.0.0"], "1.0.0")]).rc == 0
+    for number, members in enumerate(
+        (
+            [tar_member("src/ok.py", data=b"x"), tar_member("../../outside.txt", data=b"x")],
+            [tar_member("src/ok.py", data=b"x"), tar_member("escape", kind="symlink", linkname="/etc")],
+            [tar_member("src/ok.py", data=b"x"), tar_member("dev", kind="chr")],
+        )
+    ):
+        evil = tmp_path / f"evil-{number}.tar.gz"
+        make_tar(evil, members)
+        run = run_tasks(tmp_path, [rollout_task(target, (str(evil), ""), "6.6.6")])
+        assert run.rc != 0
+        message = run.result("Deploy")["msg"]
+        assert "\n" not in message and "Traceback" not in message
+        assert len(os.listdir(target.root / "releases")) == 1
+        assert not (target.root / ".staging").exists()
+        assert not (tmp_path / "outside.txt").exists()
+    assert get_json(f"http://127.0.0.1:{target.port}/version")[1]["version"] == "1.0.0"
+
+
+def test_manual_rollback_and_roll_forward(tmp_path, target, releases):
+    tasks = [rollout_task(target, releases[v], v, name=f"Deploy {v}") for v in ("1.0.0", "2.0.0")]
+    assert run_tasks(tmp_path, tasks).rc == 0
+    back = {
+        "name": "Roll back",
+        "conveyor.cicd.app_rollout": {
+            "root": str(target.root),
+            "state": "rolled_back",
+            "service": app_service(target.port),
+            "health": app_health(target.port),
+        },
+    }
+    run = run_tasks(tmp_path, [back])
+    assert run.rc == 0, run.output
+    assert run.result("Roll back")["current_release"].startswith("1.0.0-")
+    assert get_json(f"http://127.0.0.1:{target.port}/version")[1]["version"] == "1.0.0"
+    again = run_tasks(tmp_path, [back])
+    assert again.result("Roll back")["changed"] is False
+    forward = json.loads(json.dumps(back))
+    forward["conveyor.cicd.app_rollout"]["rollback_to"] = [r["id"] for r in read_state(target.root)["releases"]][1]
+    assert run_tasks(tmp_path, [forward]).rc == 0
+    assert get_json(f"http://127.0.0.1:{target.port}/version")[1]["version"] == "2.0.0"
+
+
+def test_bad_parameters_fail_with_one_line(tmp_path, target, releases):
+    run = run_tasks(
+        tmp_path,
+        [
+            {
+                "name": "Deploy",
+                "conveyor.cicd.app_rollout": {"root": str(target.root), "artifact_url": "https://x/a.tgz"},
+            }
+        ],
+    )
+    assert run.rc != 0
+    assert run.result("Deploy")["msg"] == "artifact_url needs artifact_sha256: an unverified download is never deployed"

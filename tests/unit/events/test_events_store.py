@@ -1,0 +1,173 @@
+"""The event store: schema migrations, scrubbing of secrets, the read API and the JSON-lines sink."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from ansible_collections.conveyor.cicd.plugins.module_utils import _events
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._events import (
+    SCHEMA_VERSION,
+    EventStore,
+    append_jsonl,
+    prometheus_text,
+    scrub,
+    scrub_text,
+    secret_values,
+)
+
+
+def test_new_store_is_created_with_the_current_schema(tmp_path):
+    path = tmp_path / "deep" / "dir" / "events.db"
+    with EventStore(str(path)) as store:
+        assert store.schema_version == SCHEMA_VERSION
+    tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"runs", "stages", "stage_hosts", "deployments", "failures", "test_results"} <= tables
+
+
+def test_migrations_run_once_and_in_order(tmp_path, monkeypatch):
+    path = str(tmp_path / "events.db")
+    EventStore(path).close()
+    # a later release adds version 2: an existing version-1 store is upgraded in place, data kept
+    with EventStore(path) as store:
+        store.start_run("r1", "site.yml", 100.0)
+    monkeypatch.setitem(_events.MIGRATIONS, 2, "ALTER TABLE runs ADD COLUMN branch TEXT;")
+    monkeypatch.setattr(_events, "SCHEMA_VERSION", 2)
+    with EventStore(path) as store:
+        assert store.schema_version == 2
+        assert [tuple(row) for row in store.db.execute("SELECT id, branch FROM runs")] == [("r1", None)]
+    with EventStore(path) as store:  # nothing left to do the second time
+        assert store.schema_version == 2
+
+
+def test_reader_refuses_a_missing_store_a_newer_schema_and_a_foreign_file(tmp_path):
+    with pytest.raises(
+        ConfigurationError, match=r"does not exist: enable the conveyor\.cicd\.pipeline_events callback"
+    ):
+        EventStore(str(tmp_path / "none.db"), readonly=True)
+    newer = tmp_path / "newer.db"
+    sqlite3.connect(newer).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(ConfigurationError, match="newer than this collection"):
+        EventStore(str(newer), readonly=True)
+    foreign = tmp_path / "foreign.db"
+    foreign.write_text("this is not sqlite at all, just text that is long enough to be read as a header\n" * 20)
+    with pytest.raises(ConfigurationError, match="is not a conveyor event store"):
+        EventStore(str(foreign), readonly=True)
+
+
+def test_reader_never_writes(tmp_path):
+    path = tmp_path / "events.db"
+    EventStore(str(path)).close()
+    before = path.read_bytes()
+    with EventStore(str(path), readonly=True) as store, pytest.raises(sqlite3.OperationalError):
+        store.start_run("r1", "site.yml", 1.0)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postgresql://app:s3cret@db:5432/app", "postgresql://app:***@db:5432/app"),
+        (
+            "connect to mysql+pymysql://root:pw%40x@10.0.0.1/db failed",
+            "connect to mysql+pymysql://root:***@10.0.0.1/db failed",
+        ),
+        ("https://example.org/path", "https://example.org/path"),
+        ("host=db user=app password=hunter22 dbname=x", "host=db user=app password=******** dbname=x"),
+        ("PGPASSWORD='a b c' psql", "PGPASSWORD=******** psql"),
+        ("token: abcdef123", "token: ********"),
+        ("tests passed: 3", "tests passed: 3"),
+    ],
+)
+def test_scrub_text_masks_passwords_in_dsns_and_pairs(text, expected):
+    assert scrub_text(text) == expected
+
+
+def test_scrub_masks_secret_keys_anywhere_and_known_secret_values():
+    data = {
+        "password": "hunter22",
+        "nested": [{"login_password": "pw123456", "user": "app"}, {"secret_key": "AKIA"}],
+        "api_token": "t0k3n-value",
+        "passed": 40,
+        "msg": "login as app with pw123456 failed",
+    }
+    secrets = secret_values(data)
+    assert secrets == {"hunter22", "pw123456", "AKIA", "t0k3n-value"}
+    cleaned = scrub(data, secrets)
+    assert cleaned["password"] == "********"
+    assert cleaned["nested"][0] == {"login_password": "********", "user": "app"}
+    assert cleaned["api_token"] == "********"
+    assert cleaned["passed"] == 40
+    assert cleaned["msg"] == "login as app with ******** failed"
+
+
+def test_everything_written_is_scrubbed(tmp_path):
+    path = tmp_path / "events.db"
+    with EventStore(str(path)) as store:
+        store.start_run("r1", "site.yml", 1.0)
+        stage = store.start_stage("r1", 1, "Migrate postgresql://app:dbpw9876@db/app", 1.0)
+        store.add_failure(
+            "r1", stage, "h1", 2.0, "connect", "FATAL: password=dbpw9876 rejected for postgres://u:dbpw9876@h/x"
+        )
+        store.add_deployment("r1", stage, "h1", 3.0, "production", version="1.0", commit="abc", changed=True)
+        store.finish_stage(stage, 4.0, "failed", {"h1": {"ok": 1, "failed": 1}})
+        store.finish_run("r1", 5.0, "failed", {"ok": 1, "failed": 1}, ["h1"])
+    assert b"dbpw9876" not in path.read_bytes()
+    with EventStore(str(path), readonly=True) as store:
+        [stage] = store.stages("r1")
+        assert stage["name"] == "Migrate postgresql://app:***@db/app"
+        assert stage["duration"] == 3.0
+        assert stage["hosts"] == [{"host": "h1", "ok": 1, "changed": 0, "failed": 1, "unreachable": 0, "skipped": 0}]
+        [failure] = store.failures("r1")
+        assert "dbpw9876" not in failure["message"]
+        [run] = store.runs()
+        assert run["status"] == "failed"
+        assert run["duration"] == 4.0
+        assert run["hosts"] == ["h1"]
+
+
+def test_unfinished_and_check_mode_runs_are_not_listed(tmp_path):
+    with EventStore(str(tmp_path / "e.db")) as store:
+        store.start_run("running", "a.yml", 1.0)
+        store.start_run("check", "a.yml", 2.0, check_mode=True)
+        store.finish_run("check", 3.0, "success")
+        store.start_run("done", "a.yml", 4.0)
+        store.finish_run("done", 5.0, "success")
+        assert [run["id"] for run in store.runs()] == ["done"]
+        assert [run["id"] for run in store.runs(include_check=True)] == ["check", "done"]
+        assert store.run_count() == 3
+
+
+def test_commit_time_accepts_iso_and_epoch_and_rejects_garbage(tmp_path):
+    with EventStore(str(tmp_path / "e.db")) as store:
+        store.start_run("r", "a.yml", 1.0)
+        store.add_deployment("r", None, "h", 10.0, "production", commit_time="1970-01-01T01:00:00+01:00")
+        store.add_deployment("r", None, "h", 10.0, "staging", commit_time=7)
+        rows = store.deployment_rows()
+        assert [row["commit_time"] for row in rows] == [0.0, 7.0]
+        with pytest.raises(ConfigurationError, match="commit_time 'last tuesday' is not a date"):
+            store.add_deployment("r", None, "h", 10.0, "production", commit_time="last tuesday")
+
+
+def test_jsonl_sink_appends_scrubbed_lines(tmp_path):
+    path = tmp_path / "logs" / "events.jsonl"
+    append_jsonl(str(path), {"event": "failure", "message": "redis://:hunter22@cache:6379/0 down", "token": "x1y2z3"})
+    append_jsonl(str(path), {"event": "run_end"})
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines[0]["message"] == "redis://:***@cache:6379/0 down"
+    assert lines[0]["token"] == "********"
+    assert lines[1] == {"event": "run_end"}
+
+
+def test_prometheus_text_format():
+    text = prometheus_text([("conveyor_stage_duration_seconds", "Wall time.", 1.5, {"x": 'a"b'})])
+    assert text == (
+        "# HELP conveyor_stage_duration_seconds Wall time.\n"
+        "# TYPE conveyor_stage_duration_seconds gauge\n"
+        'conveyor_stage_duration_seconds{x="a\\"b"} 1.5\n'
+    )
+    with pytest.raises(ValueError, match="bad metric name"):
+        prometheus_text([("bad-name", "x", 1, {})])
