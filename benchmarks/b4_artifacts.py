@@ -118,7 +118,7 @@ def main() -> None:
     try:
         source = os.path.join(work, "big.bin")
         make_file(source, size)
-        for _ in range(args.repeat):
+        for _round in range(args.repeat):
             for ours, theirs in OPERATIONS.values():
                 for operation in (theirs, ours):  # side by side, in the same conditions
                     target = source if operation.endswith("upload") else os.path.join(work, f"{operation}.out")

@@ -2,27 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-import os
-import socket
-import time
-import uuid
-
-from ansible import context
-from ansible.plugins.callback import CallbackBase
-
-from ansible_collections.conveyor.cicd.plugins.module_utils._events import (
-    DEFAULT_DB_PATH,
-    EventStore,
-    append_jsonl,
-    human_duration,
-    pipeline_metrics,
-    push_to_gateway,
-    scrub,
-    scrub_text,
-    secret_values,
-    stage_metrics,
-)
-
 DOCUMENTATION = r"""
 name: pipeline_events
 type: aggregate
@@ -113,6 +92,27 @@ options:
       - section: conveyor_pipeline_events
         key: test_actions
 """
+
+import os
+import socket
+import time
+import uuid
+
+from ansible import context
+from ansible.plugins.callback import CallbackBase
+
+from ansible_collections.conveyor.cicd.plugins.module_utils._events import (
+    DEFAULT_DB_PATH,
+    EventStore,
+    append_jsonl,
+    human_duration,
+    pipeline_metrics,
+    push_to_gateway,
+    scrub,
+    scrub_text,
+    secret_values,
+    stage_metrics,
+)
 
 NO_LOG_MESSAGE = "output hidden (no_log)"
 

@@ -86,13 +86,13 @@ compose:
 #   }
 """
 
-import os  # noqa: E402 - documentation comes first
+import os
 
-from ansible.errors import AnsibleParserError  # noqa: E402
-from ansible.plugins.inventory import BaseInventoryPlugin, Constructable  # noqa: E402
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConveyorError  # noqa: E402
-from ansible_collections.conveyor.cicd.plugins.module_utils._terraform import read_outputs  # noqa: E402
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConveyorError
+from ansible_collections.conveyor.cicd.plugins.module_utils._terraform import read_outputs
 
 HOST_KEYS = {"address", "groups", "vars"}
 

@@ -22,6 +22,8 @@ import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 
+from ansible.module_utils.urls import open_url
+
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 
 DEFAULT_DB_PATH = "~/.local/share/conveyor/events.db"
@@ -794,11 +796,14 @@ def push_to_gateway(url: str, job: str, grouping: dict, metrics, timeout: float 
         raise ConfigurationError(f"pushgateway_url {url!r} must be an http:// or https:// URL")
     target = url.rstrip("/") + _grouping_path(job, scrub(grouping))
     body = prometheus_text(metrics).encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-        target, data=body, method="PUT", headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+    response = open_url(
+        target,
+        data=body,
+        method="PUT",
+        timeout=timeout,
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
-        response.read()
+    response.read()
 
 
 def stage_metrics(stage: dict) -> list:

@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.conveyor.cicd.plugins.module_utils import _process
 from ansible_collections.conveyor.cicd.plugins.module_utils._cache import ResultCache, cache_key, inputs_digest
@@ -210,3 +211,93 @@ def run_suite(
         return _shape(result)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+SUITE_KEYS = {
+    "name",
+    "command",
+    "chdir",
+    "report",
+    "junit_files",
+    "env",
+    "timeout",
+    "log_file",
+    "inputs",
+    "allow_empty",
+}
+
+
+def run_suites(
+    suites,
+    chdir: str,
+    env: dict | None = None,
+    timeout: float | None = None,
+    fail_on_failure: bool = True,
+    allow_empty: bool = False,
+    inputs=None,
+    cache_dir: str | None = None,
+    max_parallel: int | None = None,
+    check_mode: bool = False,
+) -> dict:
+    """Run several suites at the same time, each as run_suite would, and sum them up.
+
+    Every suite runs to its end even when another fails; the failure message then names each failing
+    suite. Suite entries override the shared chdir, env (merged), timeout, inputs and allow_empty."""
+    if not isinstance(suites, list) or not suites:
+        raise ConfigurationError("suites must be a non-empty list of {name, command} dicts")
+    names = []
+    for index, suite in enumerate(suites, start=1):
+        if not isinstance(suite, dict) or "name" not in suite or "command" not in suite:
+            raise ConfigurationError(f"suite {index} must be a dict with at least 'name' and 'command'")
+        unknown = sorted(set(suite) - SUITE_KEYS)
+        if unknown:
+            raise ConfigurationError(
+                f"suite {suite['name']!r} has unknown keys {unknown}: allowed are {', '.join(sorted(SUITE_KEYS))}"
+            )
+        names.append(str(suite["name"]))
+    if len(set(names)) != len(names):
+        raise ConfigurationError(f"suite names must be unique, got {names}")
+    workers = max(1, min(len(suites), max_parallel or os.cpu_count() or 1))
+
+    def one(suite: dict) -> dict:
+        merged_env = dict(env or {})
+        merged_env.update(suite.get("env") or {})
+        try:
+            return run_suite(
+                name=str(suite["name"]),
+                command=suite["command"],
+                chdir=suite.get("chdir") or chdir,
+                report=suite.get("report"),
+                junit_files=suite.get("junit_files"),
+                env=merged_env,
+                timeout=suite.get("timeout", timeout),
+                log_file=suite.get("log_file"),
+                fail_on_failure=True,
+                allow_empty=suite.get("allow_empty", allow_empty),
+                inputs=suite.get("inputs", inputs),
+                cache_dir=cache_dir,
+                check_mode=check_mode,
+            )
+        except ConfigurationError:
+            raise
+        except CommandError as exc:
+            failed = _shape({k: exc.details.get(k, 0) for k in COUNTS})
+            failed.update({k: v for k, v in exc.details.items() if k not in COUNTS})
+            failed.update(name=str(suite["name"]), error=exc.msg, changed=True)
+            return failed
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(one, suites))
+    totals = {k: sum(r["summary"].get(k, 0) for r in results) for k in COUNTS}
+    caches = {r.get("cache") for r in results}
+    out = _shape(dict(totals))
+    out.update(
+        suites=results,
+        changed=any(r.get("changed") for r in results),
+        cache=caches.pop() if len(caches) == 1 else "mixed",
+        failures=[dict(f, suite_name=r["name"]) for r in results for f in r.get("failures", [])],
+    )
+    errors = [r["error"] for r in results if r.get("error")]
+    if errors and fail_on_failure:
+        raise CommandError(f"{len(errors)} of {len(results)} suites failed: " + " | ".join(errors), **out)
+    return out

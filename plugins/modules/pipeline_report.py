@@ -132,7 +132,7 @@ def pipeline_report(module) -> dict:
     changed = write_report(params["dest"], page, check_mode=module.check_mode)
     return {
         "changed": changed,
-        "path": os.path.abspath(os.path.expanduser(params["dest"])),
+        "path": os.path.abspath(params["dest"]),
         "db_path": db_path,
         "runs": len(recent),
         "last_run": (

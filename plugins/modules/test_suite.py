@@ -6,10 +6,11 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: test_suite
-short_description: Run one test suite and report its JUnit XML results
+short_description: Run test suites and report their JUnit XML results
 version_added: 0.1.0
 description:
-  - Runs one suite (unit, integration, e2e, or any name) through an argv O(command) that writes JUnit XML.
+  - Runs one suite (unit, integration, e2e, or any name) through an argv O(command) that writes JUnit XML,
+    or several at the same time with O(suites).
   - Reads every report (nested C(testsuites), several files, globs), writes one merged JUnit report to O(report),
     and returns the counts and the failing tests.
   - With O(cache_dir) and O(inputs), a passing result is recorded under a key over the command, the environment
@@ -24,16 +25,27 @@ attributes:
     description: Reports are generated files; compare them with RV(report).
 options:
   name:
-    description: Suite name, used in messages and in the merged report.
+    description: Suite name, used in messages and in the merged report. Required with O(command).
     type: str
-    required: true
   command:
     description:
       - The test command as an argv list. The text C({junit_xml}) in an argument is replaced by a temporary report
         path that the module reads afterwards (pytest C(--junitxml={junit_xml})).
+      - Exactly one of O(command) and O(suites) is required.
     type: list
     elements: str
-    required: true
+  suites:
+    description:
+      - Several suites run at the same time (up to O(max_parallel)), each to its end even when another fails.
+        Each is a dict with C(name) and C(command), and optionally C(chdir), C(report), C(junit_files), C(env)
+        (merged over O(env)), C(timeout), C(log_file), C(inputs) and C(allow_empty), which override the shared
+        options. The suites must not write the same files.
+      - Returns RV(suites) with one result per suite, and the counts summed over all of them.
+    type: list
+    elements: dict
+  max_parallel:
+    description: How many of O(suites) run at once. Defaults to the number of CPUs.
+    type: int
   chdir:
     description: Directory the command runs in; relative O(junit_files) and O(inputs) are relative to it.
     type: path
@@ -157,19 +169,27 @@ files:
   elements: str
 name:
   description: The suite name.
-  returned: success
+  returned: success, with O(command)
   type: str
+suites:
+  description: With O(suites), one result per suite (the keys above, plus C(error) for a suite that failed).
+  returned: with O(suites)
+  type: list
+  elements: dict
 """
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
-from ansible_collections.conveyor.cicd.plugins.module_utils._test_suite import run_suite
+from ansible_collections.conveyor.cicd.plugins.module_utils._test_suite import run_suite, run_suites
 
 
 def main():
     module = ConveyorModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
-            command=dict(type="list", elements="str", required=True),
+            name=dict(type="str"),
+            command=dict(type="list", elements="str"),
+            suites=dict(type="list", elements="dict"),
+            max_parallel=dict(type="int"),
             chdir=dict(type="path", required=True),
             junit_files=dict(type="list", elements="str", default=[]),
             report=dict(type="path"),
@@ -181,9 +201,24 @@ def main():
             inputs=dict(type="list", elements="str", default=[]),
             cache_dir=dict(type="path"),
         ),
+        required_one_of=[("command", "suites")],
+        mutually_exclusive=[("command", "suites"), ("name", "suites")],
+        required_together=[("name", "command")],
         supports_check_mode=True,
     )
-    module.run(lambda m: run_suite(check_mode=m.check_mode, **m.params))
+    module.run(run)
+
+
+def run(module):
+    params = dict(module.params)
+    suites, max_parallel = params.pop("suites"), params.pop("max_parallel")
+    if suites is None:
+        return run_suite(check_mode=module.check_mode, **params)
+    if params["report"] or params["junit_files"] or params["log_file"]:
+        raise ConfigurationError("with suites, give report, junit_files and log_file inside each suite")
+    for key in ("name", "command", "report", "junit_files", "log_file"):
+        params.pop(key)
+    return run_suites(suites, max_parallel=max_parallel, check_mode=module.check_mode, **params)
 
 
 if __name__ == "__main__":

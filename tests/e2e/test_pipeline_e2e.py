@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from tests.support.paths import ROOT, SAMPLE_APP
+from tests.support.pipeline import pipeline_inventory, stop_services
 from tests.support.playbook import run_playbook
 
 IGNORE = shutil.ignore_patterns(
@@ -23,10 +24,14 @@ def pipeline_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("pipeline")
     app = base / "sample_app"
     shutil.copytree(SAMPLE_APP, app, ignore=IGNORE)
-    extra = {"conveyor_app_dir": str(app), "conveyor_state_dir": str(base / "state")}
-    first = run_playbook(ROOT / "pipeline.yml", extra_vars=extra, timeout=1200)
-    second = run_playbook(ROOT / "pipeline.yml", extra_vars=extra, timeout=1200)
-    return base, first, second
+    inventory, ports = pipeline_inventory(base)
+    extra = {"conveyor_app_dir": str(app), "conveyor_state_dir": str(base / "state"), **ports}
+    try:
+        first = run_playbook(ROOT / "pipeline.yml", extra_vars=extra, inventory=str(inventory), timeout=1200)
+        second = run_playbook(ROOT / "pipeline.yml", extra_vars=extra, inventory=str(inventory), timeout=1200)
+        yield base, first, second
+    finally:
+        stop_services(base / "state")
 
 
 def test_first_run_passes_every_stage(pipeline_runs):

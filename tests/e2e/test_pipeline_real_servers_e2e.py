@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from tests.support.paths import ROOT, SAMPLE_APP, require_binary
+from tests.support.pipeline import pipeline_inventory, stop_services
 from tests.support.playbook import run_playbook
 from tests.support.seaweedfs import start_seaweedfs, stop_seaweedfs, weed_binary
 
@@ -45,6 +46,13 @@ def real_pipeline(tmp_path_factory, postgres_server, seaweedfs):
         "publish_region": "us-east-1",
         "publish_access_key": seaweedfs.access_key,
         "publish_secret_key": seaweedfs.secret_key,
+        "deploy_repository_url": f"s3://{seaweedfs.bucket}/{prefix}/staging",
+        "deploy_repository_options": {
+            "endpoint_url": seaweedfs.endpoint_url,
+            "region": "us-east-1",
+            "access_key": seaweedfs.access_key,
+            "secret_key": seaweedfs.secret_key,
+        },
         "db_migrate_engine": "postgresql",
         "db_migrate_login_host": postgres_server.host,
         "db_migrate_login_port": postgres_server.port,
@@ -52,17 +60,23 @@ def real_pipeline(tmp_path_factory, postgres_server, seaweedfs):
         "db_migrate_login_password": postgres_server.password,
         "db_migrate_db": app_db,
     }
-    first = run_playbook(ROOT / "pipeline.yml", extra_vars=extra, callback="default", timeout=1200)
-    second = run_playbook(ROOT / "pipeline.yml", extra_vars=extra, callback="default", timeout=1200)
-    return {
-        "base": base,
-        "first": first,
-        "second": second,
-        "prefix": prefix,
-        "app_db": app_db,
-        "postgres": postgres_server,
-        "s3": seaweedfs,
-    }
+    inventory, ports = pipeline_inventory(base)
+    extra.update(ports)
+    run = {"inventory": str(inventory), "extra_vars": extra, "callback": "default", "timeout": 1200}
+    try:
+        first = run_playbook(ROOT / "pipeline.yml", **run)
+        second = run_playbook(ROOT / "pipeline.yml", **run)
+        yield {
+            "base": base,
+            "first": first,
+            "second": second,
+            "prefix": prefix,
+            "app_db": app_db,
+            "postgres": postgres_server,
+            "s3": seaweedfs,
+        }
+    finally:
+        stop_services(base / "state")
 
 
 def test_pipeline_passes_against_postgresql_and_s3(real_pipeline):
@@ -94,8 +108,12 @@ def test_migrations_are_applied_to_postgresql(real_pipeline):
 def test_second_run_changes_nothing(real_pipeline):
     second = real_pipeline["second"]
     assert second.rc == 0, second.output[-6000:]
-    recap = [line for line in second.stdout.splitlines() if line.startswith("localhost")]
-    assert recap and all("changed=0" in line for line in recap), recap
+    recap = [line for line in second.stdout.splitlines() if line.startswith(("localhost ", "app"))]
+    assert len(recap) == 4, recap
+    app_hosts = [line for line in recap if line.startswith("app")]
+    assert all("changed=0" in line for line in app_hosts), recap
+    # on the controller only the report changes: it shows one more recorded run
+    assert "changed=1 " in next(line for line in recap if line.startswith("localhost")), recap
 
 
 def test_secrets_never_appear_in_the_output(real_pipeline):

@@ -110,7 +110,7 @@ def start_nginx(binary: str) -> NginxServer:
     if os.geteuid() == 0:  # the master starts as root; workers run as nobody and must own what they write
         user = "user nobody nogroup;"
         entry = pwd.getpwnam("nobody")
-        for directory, dirs, _ in os.walk(base):
+        for directory, dirs, _files in os.walk(base):
             for name in dirs:
                 os.chown(os.path.join(directory, name), entry.pw_uid, entry.pw_gid)
         os.chmod(os.path.join(base, "htpasswd"), 0o644)

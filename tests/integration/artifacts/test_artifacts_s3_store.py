@@ -106,7 +106,7 @@ def test_streaming_upload_and_fetch_keep_memory_bounded(s3_options, tmp_path):
     """64 MiB through the store in a child process: peak RSS grows far less than the file size."""
     src = tmp_path / "big.bin"
     with open(src, "wb") as handle:
-        for _ in range(8):
+        for _chunk in range(8):
             handle.write(os.urandom(8 * 1024 * 1024))
     script = (
         "import sys, json, resource; sys.path.insert(0, sys.argv[1]);"

@@ -315,3 +315,62 @@ def test_suite_bad_input_is_one_clear_line(app, tmp_path, command, extra, expect
     """,
     )
     assert expected in one_line_failure(run, "suite")
+
+
+def test_suites_run_together_and_every_failing_suite_is_named(app, tmp_path):
+    (app / "tests" / "unit" / "test_broken.py").write_text("def test_one():\n    assert 1 == 2\n")
+    pytest_cmd = f"[{PY}, -m, pytest, -q, -p, no:cacheprovider, '--junitxml={{junit_xml}}'"
+    run = run_tasks(
+        tmp_path,
+        f"""
+        - name: suites
+          conveyor.cicd.test_suite:
+            chdir: {app}
+            suites:
+              - {{name: good, command: {pytest_cmd}, tests/unit/test_config.py], report: {tmp_path}/good.xml}}
+              - {{name: bad, command: {pytest_cmd}, tests/unit/test_broken.py], report: {tmp_path}/bad.xml}}
+              - {{name: e2e, command: {pytest_cmd}, tests/e2e], report: {tmp_path}/e2e.xml}}
+    """,
+    )
+    msg = one_line_failure(run, "suites")
+    assert msg.startswith("1 of 3 suites failed: bad: 1 of 1 tests failed")
+    result = run.result("suites")
+    by_name = {s["name"]: s for s in result["suites"]}
+    assert by_name["good"]["failed_tests"] == 0 and by_name["good"]["tests"] > 0
+    assert by_name["e2e"]["passed"] == by_name["e2e"]["tests"] > 0
+    assert by_name["bad"]["failed_tests"] == 1
+    assert result["tests"] == sum(s["tests"] for s in result["suites"])
+    assert (tmp_path / "good.xml").is_file() and (tmp_path / "e2e.xml").is_file()
+
+
+def test_suites_cache_hits_change_nothing(app, tmp_path):
+    pytest_cmd = f"[{PY}, -m, pytest, -q, -p, no:cacheprovider, '--junitxml={{junit_xml}}'"
+    tasks = f"""
+        - name: suites
+          conveyor.cicd.test_suite:
+            chdir: {app}
+            inputs: ["src/**", "tests/**"]
+            cache_dir: {tmp_path}/cache
+            suites:
+              - {{name: unit, command: {pytest_cmd}, tests/unit], report: {tmp_path}/unit.xml}}
+              - {{name: integration, command: {pytest_cmd}, tests/integration], report: {tmp_path}/it.xml}}
+    """
+    first = run_tasks(tmp_path, tasks)
+    assert first.result("suites")["changed"] and first.result("suites")["cache"] == "miss"
+    second = run_tasks(tmp_path, tasks)
+    assert second.result("suites")["changed"] is False and second.result("suites")["cache"] == "hit"
+
+
+def test_suites_and_command_are_mutually_exclusive(app, tmp_path):
+    run = run_tasks(
+        tmp_path,
+        f"""
+        - name: suites
+          conveyor.cicd.test_suite:
+            chdir: {app}
+            name: unit
+            command: [pytest]
+            suites: [{{name: unit, command: [pytest]}}]
+    """,
+    )
+    assert "mutually exclusive" in one_line_failure(run, "suites")
