@@ -26,12 +26,14 @@ def test_job_succeeds_like_an_awx_job(release_job):
 def test_events_cover_start_the_ci_stages_and_stats(release_job):
     names = [e.get("event") for e in release_job.runner.events]
     assert names[0] == "playbook_on_start"
-    assert names[-1] == "playbook_on_stats"
+    # the pipeline_events callback (enabled in the project's ansible.cfg) prints its table after the stats
+    assert names[-1] == "playbook_on_stats" or (names[-2:] == ["playbook_on_stats", "verbose"])
+    assert any("PIPELINE EVENTS" in (e.get("stdout") or "") for e in release_job.runner.events)
     ok = release_job.ok_tasks()
     stages = {
         "lint": ("Lint and check formatting",),
         "build": ("Build",),
-        "test": ("Run test suites one after another", "Wait for every test suite"),
+        "test": ("Run test suites one after another", "Run test suites in parallel"),
     }
     for stage, tasks in stages.items():
         assert any(task.endswith(tasks) for task in ok), f"no runner_on_ok for the {stage} stage: {ok}"
