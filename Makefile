@@ -4,7 +4,7 @@ VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: pipeline test lint sanity unit integration molecule e2e bench bootstrap build-collection clean
+.PHONY: pipeline test lint sanity unit integration molecule e2e bench bootstrap build-collection stop clean
 
 ## pipeline: run the pipeline on the bundled sample app with the embedded defaults
 pipeline:
@@ -32,5 +32,9 @@ build-collection:
 	@scripts/bootstrap.sh runtime
 	ansible-galaxy collection build --force --output-path .cache/dist
 
-clean:
+## stop: stop the apps and monitoring servers that `make pipeline` left running (pid files under .state)
+stop:
+	@find .state -name '*.pid' -type f 2>/dev/null | while read -r f; do kill "$$(cat "$$f")" 2>/dev/null || true; done
+
+clean: stop
 	rm -rf .cache .state tests/output .pytest_cache .ruff_cache
