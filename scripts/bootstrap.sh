@@ -26,7 +26,8 @@ declare -A runtime_pkgs=([git]=git [sqlite3]=sqlite3 [shellcheck]=shellcheck)
 # shellcheck disable=SC2034
 declare -A test_pkgs=([initdb]=postgresql [nginx]=nginx [prometheus]=prometheus [promtool]=prometheus
   [prometheus-pushgateway]=prometheus-pushgateway [prometheus-node-exporter]=prometheus-node-exporter
-  [logrotate]=logrotate [rsyslogd]=rsyslog [chromium]=chromium)
+  [logrotate]=logrotate [rsyslogd]=rsyslog [chromium]=chromium
+  [podman]=podman [runc]=runc [catatonit]=catatonit [debootstrap]=debootstrap [ssh-keygen]=openssh-client)
 
 missing=()
 check_pkgs() {

@@ -45,6 +45,8 @@ stage_integration() {
 
 stage_molecule() {
   local scenario rc=0
+  # scenarios record their pipeline events here, not in the user's home
+  export CONVEYOR_EVENTS_DB="$root/.cache/molecule-events.db"
   for scenario in molecule/*/molecule.yml; do
     scenario="$(basename "$(dirname "$scenario")")"
     [ "$scenario" = default ] && continue

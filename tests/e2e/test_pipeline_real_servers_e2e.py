@@ -110,10 +110,8 @@ def test_second_run_changes_nothing(real_pipeline):
     assert second.rc == 0, second.output[-6000:]
     recap = [line for line in second.stdout.splitlines() if line.startswith(("localhost ", "app"))]
     assert len(recap) == 4, recap
-    app_hosts = [line for line in recap if line.startswith("app")]
-    assert all("changed=0" in line for line in app_hosts), recap
-    # on the controller only the report changes: it shows one more recorded run
-    assert "changed=1 " in next(line for line in recap if line.startswith("localhost")), recap
+    # the events callback is off in this run, so not even the report has a new run to show
+    assert all("changed=0 " in line for line in recap), recap
 
 
 def test_secrets_never_appear_in_the_output(real_pipeline):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import ROOT
+from tests.support.paths import ROOT, require_binary
 from tests.support.playbook import run_playbook
 from tests.support.rollout import get_json, local_inventory, publish, stop_hosts
 from tests.support.servers import free_port
@@ -104,17 +104,33 @@ def env(tmp_path):
     stop_hosts(state)
 
 
-def rolling_deploy(env, version: str, events: Path):
+def rolling_deploy(env, version: str, events: Path, strategy: str = "rolling"):
     hook = [sys.executable, "-c", EVENT_HOOK, str(events), "{{ inventory_hostname }}"]
     extra_vars = {
         # the group holding all three local hosts, one host per batch
         "deploy_environment": "app",
-        "deploy_strategy": "rolling",
+        "deploy_strategy": strategy,
         "deploy_serial": 1,
         "deploy_version": version,
         "deploy_hooks": {point: [[*hook, point]] for point in ("before_switch", "after_switch", "after_health")},
     }
     return run_playbook(ROOT / "playbooks" / "deploy.yml", inventory=env["inventory"], extra_vars=extra_vars)
+
+
+def save_results(section: str, data: dict) -> None:
+    """Merge one section into benchmarks/results/rollout_failure_window.json when CONVEYOR_SAVE_RESULTS=1
+    (a measurement run); a normal test run only prints the numbers, so it leaves the checkout clean."""
+    print(json.dumps(data, indent=2))
+    if os.environ.get("CONVEYOR_SAVE_RESULTS") != "1":
+        return
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        report = json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        report = {}
+    report[section] = data
+    report["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
+    RESULTS.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
 
 
 def switch_windows(events: Path) -> dict:
@@ -192,15 +208,69 @@ def test_rolling_deploy_under_load_fails_requests_only_on_the_host_being_switche
         }
 
     windows_ms = [r["failure_window_ms"] for r in report.values()]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    summary = {
-        "what": "rolling deploy (serial 1) of the sample app to 3 local hosts under HTTP load, command manager",
-        "pace_ms": PACE * 1000,
-        "rollout_seconds": round(finished - started, 2),
-        "hosts": report,
-        "failed_outside_batch": 0,
-        "failure_window_ms": {"min": min(windows_ms), "median": statistics.median(windows_ms), "max": max(windows_ms)},
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-    }
-    RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps(summary, indent=2))
+    save_results(
+        "rolling_command_manager",
+        {
+            "what": "rolling deploy (serial 1) of the sample app to 3 local hosts under HTTP load, command manager",
+            "pace_ms": PACE * 1000,
+            "rollout_seconds": round(finished - started, 2),
+            "hosts": report,
+            "failed_outside_batch": 0,
+            "failure_window_ms": {
+                "min": min(windows_ms),
+                "median": statistics.median(windows_ms),
+                "max": max(windows_ms),
+            },
+        },
+    )
+
+
+def test_blue_green_deploy_under_load_fails_no_request_through_the_proxy(env, releases):
+    """The same rollout with blue_green: the load goes through each host's nginx; the switch is a reload."""
+    require_binary("nginx", "blue_green puts nginx in front of the two slots")
+    proxies = {}
+    (Path(env["inventory"]) / "host_vars").mkdir()
+    for host in HOSTS:
+        proxies[host] = free_port()
+        slots = {"blue": free_port(), "green": free_port()}
+        (Path(env["inventory"]) / "host_vars" / f"{host}.yml").write_text(
+            json.dumps({"deploy_proxy_port": proxies[host], "deploy_blue_green_ports": slots})
+        )
+    repo = env["state"] / "artifacts" / "staging"
+    for version in ("1.0.0", "2.0.0"):
+        publish(repo, NAME, version, releases[version])
+    first = rolling_deploy(env, "1.0.0", env["tmp"] / "events-a.log", strategy="blue_green")
+    assert first.rc == 0, first.output
+
+    with Load(proxies) as load:
+        time.sleep(0.5)
+        started = time.time()
+        second = rolling_deploy(env, "2.0.0", env["tmp"] / "events-b.log", strategy="blue_green")
+        finished = time.time()
+        time.sleep(0.5)
+    assert second.rc == 0, second.output
+
+    report = {}
+    for host, probes in load.probes.items():
+        assert len(probes) > 100, f"{host}: the load loop sent only {len(probes)} requests"
+        failures = [p for p in probes if not p.ok]
+        assert failures == [], f"{host}: {len(failures)} failed requests through the proxy, first {failures[0]}"
+        versions = [p.version for p in probes]
+        assert versions[0] == "1.0.0" and versions[-1] == "2.0.0", (host, versions[0], versions[-1])
+        first_b = versions.index("2.0.0")
+        report[host] = {
+            "requests": len(probes),
+            "failed_requests": 0,
+            # answers of the old slot after the first answer of the new one (in-flight during the reload)
+            "old_answers_after_switch": versions[first_b:].count("1.0.0"),
+        }
+    save_results(
+        "blue_green_nginx",
+        {
+            "what": "blue_green deploy (serial 1) to 3 local hosts, load through each host's nginx proxy",
+            "pace_ms": PACE * 1000,
+            "rollout_seconds": round(finished - started, 2),
+            "hosts": report,
+            "failure_window_ms": 0.0,
+        },
+    )
