@@ -113,10 +113,18 @@ def test_role_starts_the_servers_and_the_app_target_is_up(monitored):
     generate_traffic(monitored["app"].port, 5)
 
     def scraped():
+        # every target has been scraped at least once (a target not scraped yet reports "unknown")
         health = target_health(prometheus)
-        return health if health.get(("sample_app", "app1")) == "up" and health.get(("node", "app1")) == "up" else None
+        wanted = {
+            ("sample_app", "app1"): "up",
+            ("node", "app1"): "up",
+            ("sample_app", "app2"): "down",
+            ("pushgateway", ""): "up",
+            ("prometheus", ""): "up",
+        }
+        return health if all(health.get(key) == value for key, value in wanted.items()) else None
 
-    health = wait_until(scraped, 30, "app1 and node_exporter scraped")
+    health = wait_until(scraped, 60, "every target scraped")
     assert health[("sample_app", "app2")] == "down"  # a host without a running app is a target, not an error
     assert health[("pushgateway", "")] == "up"
     assert health[("prometheus", "")] == "up"
