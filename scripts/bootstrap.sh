@@ -22,11 +22,12 @@ as_root() {
 # --- system packages ---------------------------------------------------------------
 # command -> Debian package; only missing commands are installed.
 # shellcheck disable=SC2034  # read through the nameref in check_pkgs
-declare -A runtime_pkgs=([git]=git [sqlite3]=sqlite3 [shellcheck]=shellcheck)
+declare -A runtime_pkgs=([git]=git [sqlite3]=sqlite3 [shellcheck]=shellcheck [logrotate]=logrotate
+  [prometheus]=prometheus [promtool]=prometheus [prometheus-pushgateway]=prometheus-pushgateway
+  [prometheus-node-exporter]=prometheus-node-exporter)
 # shellcheck disable=SC2034
-declare -A test_pkgs=([initdb]=postgresql [nginx]=nginx [prometheus]=prometheus [promtool]=prometheus
-  [prometheus-pushgateway]=prometheus-pushgateway [prometheus-node-exporter]=prometheus-node-exporter
-  [logrotate]=logrotate [rsyslogd]=rsyslog [chromium]=chromium
+declare -A test_pkgs=([initdb]=postgresql [nginx]=nginx
+  [rsyslogd]=rsyslog [chromium]=chromium
   [podman]=podman [runc]=runc [catatonit]=catatonit [debootstrap]=debootstrap [ssh-keygen]=openssh-client)
 
 missing=()
