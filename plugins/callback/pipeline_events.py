@@ -379,6 +379,12 @@ class CallbackModule(CallbackBase):
         )
 
     def _record_tests(self, host, task_name, data, now) -> None:
+        if isinstance(data.get("suites"), list):
+            # test_suite with suites: one record per suite, named after it
+            for suite in data["suites"]:
+                if isinstance(suite, dict):
+                    self._record_tests(host, str(suite.get("name") or task_name), suite, now)
+            return
         counts = {
             "name": data.get("name"),
             "tests": data.get("tests"),

@@ -354,3 +354,31 @@ def test_unreachable_pushgateway_only_warns(tmp_path):
     assert run.rc == 0, run.output
     assert run.output.count("Pushgateway push failed") == 1
     assert query(tmp_path / "state" / "events.db", "SELECT status FROM runs") == [{"status": "success"}]
+
+
+def test_parallel_suites_are_recorded_one_row_per_suite(tmp_path):
+    suites = [
+        {"name": "unit", "tests": 5, "passed": 5, "failed_tests": 0, "errors": 0, "skipped_tests": 0, "duration": 0.5},
+        {"name": "e2e", "tests": 3, "passed": 2, "failed_tests": 1, "errors": 0, "skipped_tests": 0, "duration": 2.0},
+    ]
+    plays = [
+        {
+            "name": "Test stage",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "name": "Run test suites in parallel",
+                    "conveyor_event_probe": {"result": {"suites": suites, "tests": 8, "passed": 7}},
+                }
+            ],
+        }
+    ]
+    run = run_playbook(write_playbook(tmp_path, plays), inventory="localhost,", env=events_env(tmp_path), extra_vars={})
+    assert run.rc == 0, run.output
+    rows = query(tmp_path / "state" / "events.db", "SELECT suite, tests, passed, failed FROM test_results ORDER BY id")
+    assert rows == [
+        {"suite": "unit", "tests": 5, "passed": 5, "failed": 0},
+        {"suite": "e2e", "tests": 3, "passed": 2, "failed": 1},
+    ]
