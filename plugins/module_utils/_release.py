@@ -27,6 +27,19 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._semver import (
     max_level,
 )
 
+# Options that decide the next version, shared by the release and release_info modules.
+VERSION_ARGUMENT_SPEC = dict(
+    repo=dict(type="path", required=True),
+    path=dict(type="str"),
+    tag_format=dict(type="str", default="v{version}"),
+    prerelease=dict(type="str"),
+    initial_version=dict(type="str", default="0.1.0"),
+    major_version_zero=dict(type="bool", default=True),
+    bump_source=dict(type="str", choices=["commits", "fragments"], default="commits"),
+    fragments_dir=dict(type="str", default="changelogs/fragments"),
+    commit_message=dict(type="str", default="chore(release): {version}"),
+)
+
 try:
     import yaml
 

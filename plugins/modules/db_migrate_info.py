@@ -20,42 +20,9 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is no diff.
+extends_documentation_fragment:
+  - conveyor.cicd.database
 options:
-  engine:
-    description: The database engine.
-    type: str
-    choices: [postgresql, sqlite]
-    default: sqlite
-  database:
-    description: Path of the SQLite database file. Required for C(engine=sqlite).
-    type: path
-  login_host:
-    description: PostgreSQL host. Defaults to C(localhost).
-    type: str
-  login_port:
-    description: PostgreSQL port.
-    type: int
-    default: 5432
-  login_user:
-    description: PostgreSQL user.
-    type: str
-  login_password:
-    description: PostgreSQL password.
-    type: str
-  db:
-    description: PostgreSQL database name. Required for C(engine=postgresql) unless O(dsn) is given.
-    type: str
-  dsn:
-    description: PostgreSQL connection string, instead of the C(login_*) options and O(db). Treated as a secret.
-    type: str
-  ssl_mode:
-    description: PostgreSQL SSL mode (libpq C(sslmode)).
-    type: str
-    choices: [disable, allow, prefer, require, verify-ca, verify-full]
-  connect_timeout:
-    description: Seconds to wait for the PostgreSQL connection.
-    type: int
-    default: 10
   history_table:
     description: Name of the history table.
     type: str

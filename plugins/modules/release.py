@@ -190,23 +190,15 @@ pushed:
 """
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
-from ansible_collections.conveyor.cicd.plugins.module_utils._release import prepare_release
+from ansible_collections.conveyor.cicd.plugins.module_utils._release import VERSION_ARGUMENT_SPEC, prepare_release
 
 
 def main():
     module = ConveyorModule(
         argument_spec=dict(
-            repo=dict(type="path", required=True),
-            path=dict(type="str"),
-            tag_format=dict(type="str", default="v{version}"),
-            prerelease=dict(type="str"),
-            initial_version=dict(type="str", default="0.1.0"),
-            major_version_zero=dict(type="bool", default=True),
-            bump_source=dict(type="str", choices=["commits", "fragments"], default="commits"),
-            fragments_dir=dict(type="str", default="changelogs/fragments"),
+            VERSION_ARGUMENT_SPEC,
             version_files=dict(type="list", elements="raw", default=[]),
             changelog_file=dict(type="str", default="CHANGELOG.md"),
-            commit_message=dict(type="str", default="chore(release): {version}"),
             tag_message=dict(type="str", default="Release {version}"),
             author_name=dict(type="str"),
             author_email=dict(type="str"),

@@ -117,21 +117,13 @@ changelog:
 """
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
-from ansible_collections.conveyor.cicd.plugins.module_utils._release import release_info
+from ansible_collections.conveyor.cicd.plugins.module_utils._release import VERSION_ARGUMENT_SPEC, release_info
 
 
 def main():
     module = ConveyorModule(
         argument_spec=dict(
-            repo=dict(type="path", required=True),
-            path=dict(type="str"),
-            tag_format=dict(type="str", default="v{version}"),
-            prerelease=dict(type="str"),
-            initial_version=dict(type="str", default="0.1.0"),
-            major_version_zero=dict(type="bool", default=True),
-            bump_source=dict(type="str", choices=["commits", "fragments"], default="commits"),
-            fragments_dir=dict(type="str", default="changelogs/fragments"),
-            commit_message=dict(type="str", default="chore(release): {version}"),
+            VERSION_ARGUMENT_SPEC,
         ),
         supports_check_mode=True,
     )
