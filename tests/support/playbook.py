@@ -115,11 +115,13 @@ def run_playbook(
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, data)
 
 
-def run_tasks(tmp_path: Path, tasks: list[dict] | str, name: str = "play", **kwargs) -> PlaybookRun:
-    """Write a one-play playbook on localhost around ``tasks`` and run it."""
+def run_tasks(
+    tmp_path: Path, tasks: list[dict] | str, name: str = "play", args: tuple[str, ...] = (), **kwargs
+) -> PlaybookRun:
+    """Write a one-play playbook on localhost around ``tasks`` and run it (``args``: more ansible-playbook options)."""
     if isinstance(tasks, str):
         tasks = yaml.safe_load(textwrap.dedent(tasks))
     play = [{"name": name, "hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": tasks}]
     path = tmp_path / f"{name}.yml"
     path.write_text(yaml.safe_dump(play, sort_keys=False))
-    return run_playbook(path, inventory="localhost,", **kwargs)
+    return run_playbook(path, *args, inventory="localhost,", **kwargs)
