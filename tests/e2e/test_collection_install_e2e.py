@@ -19,6 +19,7 @@ PLUGIN_TYPES = {
     "inventory": "inventory",
     "lookup": "lookup",
     "action": "module",
+    "strategy": "strategy",
 }
 
 

@@ -1,0 +1,48 @@
+"""The conveyor.cicd.mitogen_linear strategy that ansible.cfg selects, through real ansible-playbook runs."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.support.playbook import run_tasks
+
+TASKS = """
+- name: builtin
+  ansible.builtin.command: echo hello
+  changed_when: false
+- name: ours
+  conveyor.cicd.release_info:
+    repo: "{repo}"
+"""
+
+
+def test_the_strategy_runs_builtin_and_collection_modules(tmp_path):
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "--quiet"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "--allow-empty", "-m", "chore: start"], check=True)
+    run = run_tasks(
+        tmp_path,
+        TASKS.format(repo=tmp_path),
+        args=("-vvv",),
+        env={"ANSIBLE_STRATEGY": "conveyor.cicd.mitogen_linear"},
+    )
+    assert run.rc == 0, run.output
+    assert run.result("builtin")["stdout"] == "hello"
+    assert run.result("ours")["current_tag"] is None and not run.result("ours").get("failed")
+    assert "mitogen" in run.output.lower()
+
+
+def test_without_mitogen_the_run_stops_with_one_line(tmp_path):
+    # a package named ansible_mitogen that cannot be imported stands for an environment without Mitogen
+    fake = tmp_path / "site" / "ansible_mitogen"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named ansible_mitogen')\n")
+    run = run_tasks(
+        tmp_path,
+        TASKS.format(repo=tmp_path),
+        env={"ANSIBLE_STRATEGY": "conveyor.cicd.mitogen_linear", "PYTHONPATH": str(tmp_path / "site")},
+    )
+    assert run.rc != 0
+    lines = [line for line in run.output.splitlines() if "pip install mitogen" in line]
+    assert lines, run.output
+    assert "Traceback" not in run.output
