@@ -693,7 +693,17 @@ def main() -> None:
 def run_benchmark() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--strategy",
+        default="",
+        help="run the pipeline with this strategy (ANSIBLE_STRATEGY), e.g. conveyor.cicd.mitogen_linear; "
+        "results go to results/b7_pipeline-<strategy>.json",
+    )
     args = parser.parse_args()
+    results = RESULTS
+    if args.strategy:
+        os.environ["ANSIBLE_STRATEGY"] = args.strategy
+        results = RESULTS.with_name(f"b7_pipeline-{args.strategy.rsplit('.', 1)[-1]}.json")
     rows = {"shell": [], "playbook_first": [], "playbook_rerun": []}
     breakdown = {"shell": [], "playbook_first": [], "playbook_rerun": []}
     cleanup = []
@@ -706,6 +716,7 @@ def run_benchmark() -> None:
     med = {k: statistics.median(v) for k, v in rows.items()}
     result = {
         "benchmark": "B7 full pipeline",
+        "strategy": args.strategy or "linear (ansible.cfg default)",
         "rounds": args.rounds,
         "cpus": os.cpu_count(),
         "seconds": rows,
@@ -737,8 +748,8 @@ def run_benchmark() -> None:
         (med["playbook_first"] - stage_med["feedback"]) / med["shell"], 3
     )
     print_tables(result)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=2) + "\n")
     if result["cleanup"]["ports_still_open"] or result["cleanup"]["leftover_processes"]:
         print(f"\nnot everything stopped cleanly: {result['cleanup']}")
 

@@ -12,6 +12,9 @@ description:
     times cheaper.
   - It is the same strategy as Mitogen's own C(mitogen_linear), reachable by its fully qualified name, so
     C(ansible.cfg) and job templates need no path into the Python installation.
+  - Every host needs C(ansible_python_interpreter) (or an C(interpreter_python) setting naming a path), because
+    Mitogen 0.3.54 cannot run interpreter discovery with ansible-core 2.19, and a host that needs it is
+    reported unreachable with C(EOF on stream).
   - When the C(mitogen) Python package is not installed, the play stops with one line saying how to install it.
 author: conveyor.cicd maintainers (@conveyor-cicd)
 requirements:

@@ -1,4 +1,4 @@
-"""The conveyor.cicd.mitogen_linear strategy that ansible.cfg selects, through real ansible-playbook runs."""
+"""The optional conveyor.cicd.mitogen_linear strategy, through real ansible-playbook runs."""
 
 from __future__ import annotations
 
