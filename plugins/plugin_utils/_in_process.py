@@ -39,7 +39,9 @@ display = Display()
 
 # the serialization profile every conveyor.cicd module uses (ansible-core's default for Python modules)
 _PROFILE = "legacy"
-_LOCAL_CONNECTIONS = frozenset(("local", "ansible.builtin.local", "ansible.legacy.local", "mitogen_local"))
+_LOCAL_CONNECTIONS = frozenset(
+    ("local", "ansible.builtin.local", "ansible.legacy.local", "conveyor.cicd.local", "mitogen_local")
+)
 _DISCOVERY_MODES = frozenset(("auto", "auto_legacy", "auto_silent", "auto_legacy_silent"))
 
 
