@@ -78,7 +78,7 @@ class InProcessModuleAction(ActionBase):
             wanted = True
         if not wanted:
             return "conveyor_in_process is false"
-        if getattr(self._connection, "_load_name", None) not in _LOCAL_CONNECTIONS:
+        if self._connection_name() not in _LOCAL_CONNECTIONS:
             return "the connection is not local"
         if self._task.delegate_to:
             return "the task is delegated"
@@ -92,6 +92,13 @@ class InProcessModuleAction(ActionBase):
         if os.path.abspath(interpreter) != os.path.abspath(sys.executable):
             return "the target's Python is not the controller's"
         return None
+
+    def _connection_name(self) -> str:
+        """The connection plugin's name, however it was loaded (short, FQCN or redirected)."""
+        for name in (getattr(self._connection, "_load_name", None), getattr(self._connection, "ansible_name", None)):
+            if name in _LOCAL_CONNECTIONS:
+                return name
+        return getattr(self._connection, "transport", "") or ""
 
     def _target_interpreter(self, task_vars: dict) -> str | None:
         """The Python the module would run with: ansible_python_interpreter, the config, or discovery's fact."""

@@ -164,3 +164,16 @@ def test_a_task_timeout_stops_the_forked_module(tmp_path):
     result = run.result("slow")
     assert result["failed"] is True
     assert "timed out" in result["msg"].lower() or "timeout" in result["msg"].lower(), result["msg"]
+
+
+def test_collection_modules_run_in_the_worker_process_itself(tmp_path):
+    tasks = [{"name": "info", "conveyor.cicd.artifact_info": {"repository": f"file://{tmp_path}"}}]
+    run = run_playbook(
+        play_file(tmp_path, "ours", "conveyor.cicd.local", tasks),
+        "-vvv",
+        inventory="localhost,",
+        env={"ANSIBLE_PYTHON_INTERPRETER": str(VENV_BIN / "python")},
+    )
+    assert run.rc == 0, run.output
+    assert "running conveyor.cicd.artifact_info in the controller's worker process" in run.output
+    assert FORK_LINE not in run.output
