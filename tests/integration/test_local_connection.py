@@ -177,3 +177,42 @@ def test_collection_modules_run_in_the_worker_process_itself(tmp_path):
     assert run.rc == 0, run.output
     assert "running conveyor.cicd.artifact_info in the controller's worker process" in run.output
     assert FORK_LINE not in run.output
+
+
+def test_async_no_log_raw_and_script_tasks_work_as_with_the_builtin_connection(tmp_path):
+    script = tmp_path / "hello.sh"
+    script.write_text("#!/bin/sh\necho script says hello\n")
+    script.chmod(0o755)
+
+    def tasks(_where):
+        return [
+            {"name": "async", "ansible.builtin.command": "sleep 1", "async": 20, "poll": 1},
+            {"name": "started", "ansible.builtin.command": "echo in the background", "async": 20, "poll": 0},
+            {
+                "name": "status",
+                "ansible.builtin.async_status": {"jid": "{{ hostvars.localhost.bg.ansible_job_id }}"},
+                "register": "job",
+                "until": "job.finished",
+                "retries": 20,
+                "delay": 1,
+            },
+            {"name": "secret", "ansible.builtin.command": "echo s3cr3t-value", "no_log": True},
+            {"name": "raw", "ansible.builtin.raw": "echo raw output"},
+            {"name": "script", "ansible.builtin.script": str(script)},
+        ]
+
+    def with_register(where):
+        out = tasks(where)
+        out[1]["register"] = "bg"
+        return out
+
+    (plain, _), (forked, _) = both_connections(
+        tmp_path, with_register, env={"ANSIBLE_PYTHON_INTERPRETER": str(VENV_BIN / "python")}
+    )
+    assert plain.rc == 0, plain.output
+    assert forked.rc == 0, forked.output
+    assert forked.result("async")["rc"] == plain.result("async")["rc"] == 0
+    assert forked.result("status")["stdout"] == plain.result("status")["stdout"] == "in the background"
+    assert "s3cr3t-value" not in forked.stdout
+    assert forked.result("raw")["stdout"].strip() == plain.result("raw")["stdout"].strip() == "raw output"
+    assert "script says hello" in forked.result("script")["stdout"]
