@@ -128,14 +128,14 @@ def run(job: Plan, cwd: str | None = None) -> tuple[int, bytes, bytes]:
     try:
         pending = [out_read, err_read]
         while pending:
-            ready, _, _ = select.select(pending, [], [])
+            ready = select.select(pending, [], [])[0]
             for fd in ready:
                 chunk = os.read(fd, 65536)
                 if chunk:
                     buffers[fd] += chunk
                 else:
                     pending.remove(fd)
-        _, status = os.waitpid(pid, 0)
+        status = os.waitpid(pid, 0)[1]
     except BaseException:
         # a task timeout or an interrupt in this process: the module does not outlive its task
         try:

@@ -20,6 +20,7 @@ PLUGIN_TYPES = {
     "lookup": "lookup",
     "action": "module",
     "strategy": "strategy",
+    "connection": "connection",
 }
 
 

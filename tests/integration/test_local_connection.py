@@ -32,7 +32,7 @@ def both_connections(tmp_path, tasks_for, *args: str, env: dict | None = None):
     """Run the tasks ``tasks_for(directory)`` with each connection in its own directory; return both runs."""
     runs = {}
     for connection in ("ansible.builtin.local", "conveyor.cicd.local"):
-        where = tmp_path / connection.split(".")[0]
+        where = tmp_path / connection.split(".", maxsplit=1)[0]
         where.mkdir()
         remote_tmp = where / "remote_tmp"
         remote_tmp.mkdir()
@@ -206,7 +206,7 @@ def test_async_no_log_raw_and_script_tasks_work_as_with_the_builtin_connection(t
         out[1]["register"] = "bg"
         return out
 
-    (plain, _), (forked, _) = both_connections(
+    (plain, _plain_dir), (forked, _forked_dir) = both_connections(
         tmp_path, with_register, env={"ANSIBLE_PYTHON_INTERPRETER": str(VENV_BIN / "python")}
     )
     assert plain.rc == 0, plain.output

@@ -61,7 +61,7 @@ def test_the_child_runs_only_its_own_exit_handlers(tmp_path):
         body = (
             f"import atexit\natexit.register(lambda: open({str(tmp_path / 'child')!r}, 'w').write('yes'))\nsys.exit(0)"
         )
-        job, _ = _forked_module.plan(command(), payload(body))
+        job = _forked_module.plan(command(), payload(body))[0]
         assert _forked_module.run(job)[0] == 0
     finally:
         atexit.unregister(parent_handler)
@@ -70,7 +70,7 @@ def test_the_child_runs_only_its_own_exit_handlers(tmp_path):
 
 
 def test_an_exception_in_the_child_is_exit_code_1_with_the_traceback_on_stderr():
-    job, _ = _forked_module.plan(command(), payload("raise ValueError('boom')"))
+    job = _forked_module.plan(command(), payload("raise ValueError('boom')"))[0]
     rc, out, err = _forked_module.run(job)
     assert rc == 1 and out == b""
     assert b"ValueError: boom" in err
@@ -78,7 +78,7 @@ def test_an_exception_in_the_child_is_exit_code_1_with_the_traceback_on_stderr()
 
 def test_a_chdir_in_the_child_does_not_move_this_process(tmp_path):
     here = os.getcwd()
-    job, _ = _forked_module.plan(command(), payload(f"os.chdir({str(tmp_path)!r})\nprint(os.getcwd())\nsys.exit(0)"))
+    job = _forked_module.plan(command(), payload(f"os.chdir({str(tmp_path)!r})\nprint(os.getcwd())\nsys.exit(0)"))[0]
     assert _forked_module.run(job) == (0, f"{tmp_path}\n".encode(), b"")
     assert os.getcwd() == here
 
