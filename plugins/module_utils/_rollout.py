@@ -448,7 +448,9 @@ class Rollout:
         }
 
     def service(self, release_id, version):
-        return make_service(self.params.get("service"), self.values(release_id, version))
+        return make_service(
+            self.params.get("service"), self.values(release_id, version), self.params.get("service_secrets")
+        )
 
     def run_hooks(self, point: str, cwd: str, release_id: str, version: str | None) -> None:
         env = {

@@ -161,8 +161,10 @@ class SystemdService(Service):
 class CommandService(Service):
     manager = "command"
 
-    def __init__(self, spec: dict, values: dict):
+    def __init__(self, spec: dict, values: dict, secrets: dict | None = None):
         super().__init__(spec, values)
+        # kept apart from spec so that nothing that reports the spec can carry them
+        self._secrets = {str(k): str(v) for k, v in (secrets or {}).items()}
         if not spec.get("start"):
             raise ConfigurationError("service.manager command needs service.start (an argv list)")
         if not spec.get("pid_file") and not spec.get("status"):
@@ -173,6 +175,7 @@ class CommandService(Service):
     def _env(self) -> dict:
         env = dict(os.environ)
         env.update({str(k): fill(str(v), self.values) for k, v in (self.spec.get("environment") or {}).items()})
+        env.update({k: fill(v, self.values) for k, v in self._secrets.items()})
         return env
 
     def running(self) -> bool:
@@ -258,14 +261,20 @@ class CommandService(Service):
         return f"; last log line: {lines[-1]}" if lines else f"; see {self.log_file}"
 
 
-def make_service(spec: dict | None, values: dict) -> Service:
+def make_service(spec: dict | None, values: dict, secrets: dict | None = None) -> Service:
+    """The service for ``spec``; ``secrets`` are more environment variables for the command manager only."""
     merged = dict(DEFAULTS)
     merged.update({k: v for k, v in (spec or {}).items() if v is not None})
     manager = merged["manager"]
     if manager not in MANAGERS:
         raise ConfigurationError(f"unknown service.manager {manager!r}: use one of {', '.join(MANAGERS)}")
+    if secrets and manager != "command":
+        raise ConfigurationError(
+            f"service_secrets only reach a service started by the command manager, not manager {manager}: "
+            "give a systemd unit an EnvironmentFile (mode 0600) instead"
+        )
     if manager == "systemd":
         return SystemdService(merged, values)
     if manager == "command":
-        return CommandService(merged, values)
+        return CommandService(merged, values, secrets or {})
     return Service(merged, values)

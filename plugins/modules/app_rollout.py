@@ -106,6 +106,16 @@ options:
         C(environment), C(start_timeout), C(stop_timeout). The start command is detached; without C(stop) the pid
         in C(pid_file) gets SIGTERM, then SIGKILL after C(stop_timeout).
       - C(manager=none) (the default) restarts nothing.
+      - Put secrets (a database DSN with a password, tokens) in O(service_secrets), not in C(start) or C(environment).
+    type: dict
+    default: {}
+  service_secrets:
+    description:
+      - More environment variables for the C(manager=command) start, stop and status commands, for values that are
+        secret. They reach the process in its environment, never on its command line (which any local user can
+        read in the process list), and never appear in the module's result, its logs or the event store.
+        C({shared}), C({root}), C({release_path}), C({release_id}) and C({version}) are replaced as in O(service).
+      - With C(manager=systemd) they are refused; give the unit an C(EnvironmentFile) with mode 0600 instead.
     type: dict
     default: {}
   health:
@@ -270,6 +280,7 @@ def main():
             hooks=dict(type="dict", default={}),
             hook_timeout=dict(type="int", default=300),
             service=dict(type="dict", default={}),
+            service_secrets=dict(type="dict", default={}, no_log=True),
             health=dict(type="dict", default={}),
             rollback_on_failure=dict(type="bool", default=True),
             rollback_to=dict(type="str"),

@@ -3,11 +3,15 @@ and the migrations, an S3 store (SeaweedFS) as the artifact repository."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import urllib.request
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 from tests.support.paths import ROOT, SAMPLE_APP, require_binary
 from tests.support.pipeline import pipeline_inventory, stop_services
@@ -59,6 +63,8 @@ def real_pipeline(tmp_path_factory, postgres_server, seaweedfs):
         "db_migrate_login_user": postgres_server.user,
         "db_migrate_login_password": postgres_server.password,
         "db_migrate_db": app_db,
+        # the deployed apps use the migrated PostgreSQL database; the DSN carries the password
+        "deploy_database": postgres_server.dsn(app_db),
     }
     inventory, ports = pipeline_inventory(base)
     extra.update(ports)
@@ -74,6 +80,7 @@ def real_pipeline(tmp_path_factory, postgres_server, seaweedfs):
             "app_db": app_db,
             "postgres": postgres_server,
             "s3": seaweedfs,
+            "inventory": inventory,
         }
     finally:
         stop_services(base / "state")
@@ -118,3 +125,24 @@ def test_secrets_never_appear_in_the_output(real_pipeline):
     for run in (real_pipeline["first"], real_pipeline["second"]):
         assert real_pipeline["s3"].secret_key not in run.output
         assert real_pipeline["postgres"].password not in run.output
+
+
+def test_the_apps_serve_from_postgresql_without_the_password_on_a_command_line(real_pipeline):
+    pg = real_pipeline["postgres"]
+    marker = f"item-{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg.dsn(real_pipeline["app_db"])) as conn:
+        conn.execute("INSERT INTO items (id, name) VALUES (%s, %s)", (90001, marker))
+    hosts = yaml.safe_load(Path(real_pipeline["inventory"]).read_text())["all"]["children"]["app"]["children"]
+    ports = [vars_["deploy_port"] for group in hosts.values() for vars_ in group["hosts"].values()]
+    assert len(ports) == 3
+    for port in ports:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/items", timeout=10) as response:
+            names = [item["name"] for item in json.load(response)["items"]]
+        assert marker in names, (port, names)
+    # no process on this machine shows the password in its command line
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes()
+        except OSError:
+            continue
+        assert pg.password.encode() not in argv, cmdline

@@ -147,3 +147,44 @@ def test_bad_parameters_fail_with_one_line(tmp_path, target, releases):
     )
     assert run.rc != 0
     assert run.result("Deploy")["msg"] == "artifact_url needs artifact_sha256: an unverified download is never deployed"
+
+
+def test_service_secrets_reach_the_app_in_its_environment_only(tmp_path, target, releases):
+    marker = "s3cr3t-7f41c2"
+    service = app_service(target.port)
+    at = service["start"].index("--database")
+    del service["start"][at : at + 2]
+    task = rollout_task(
+        target,
+        releases["1.0.0"],
+        "1.0.0",
+        service=service,
+        service_secrets={"SAMPLE_APP_DATABASE": f"{{shared}}/db-{marker}.db"},
+    )
+    run = run_tasks(tmp_path, [task], args=("-vvv",))
+    assert run.rc == 0, run.output
+    # /healthz opens the database the app was given
+    assert get_json(f"http://127.0.0.1:{target.port}/healthz")[1]["database"] == "ok"
+    assert (target.root / "shared" / f"db-{marker}.db").is_file()
+    pid = int((target.root / "shared" / "run" / "app.pid").read_text())
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        assert marker.encode() not in handle.read()
+    with open(f"/proc/{pid}/environ", "rb") as handle:
+        assert f"SAMPLE_APP_DATABASE={target.root}/shared/db-{marker}.db".encode() in handle.read().split(b"\0")
+    assert marker not in run.output
+    assert marker not in json.dumps(run.result("Deploy"))
+
+
+def test_service_secrets_are_refused_for_a_systemd_unit(tmp_path, target, releases):
+    task = rollout_task(
+        target,
+        releases["1.0.0"],
+        "1.0.0",
+        service={"manager": "systemd", "unit": "app.service"},
+        service_secrets={"TOKEN": "t0ken-value-91"},
+    )
+    run = run_tasks(tmp_path, [task])
+    result = run.result("Deploy")
+    assert result["failed"] is True
+    assert "EnvironmentFile" in result["msg"] and "\n" not in result["msg"]
+    assert "t0ken-value-91" not in run.output

@@ -23,6 +23,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._rollout import (
     switch_symlink,
     write_state,
 )
+from ansible_collections.conveyor.cicd.plugins.module_utils._service import make_service
 from tests.support.rollout import make_release
 
 
@@ -286,3 +287,21 @@ def test_lock_is_exclusive(tmp_path):
         with pytest.raises(ConveyorError, match="another deploy holds"), _rollout.locked(layout, timeout=0.3):
             pass
         assert time.monotonic() - start >= 0.3
+
+
+def test_service_secrets_join_the_command_environment_and_stay_out_of_the_spec():
+    service = make_service(
+        {"manager": "command", "start": ["true"], "pid_file": "{shared}/app.pid", "environment": {"A": "1"}},
+        {"shared": "/srv/app/shared"},
+        {"DSN": "postgresql://u:pw@db/{shared}"},
+    )
+    env = service._env()
+    assert env["A"] == "1" and env["DSN"] == "postgresql://u:pw@db//srv/app/shared"
+    assert "pw" not in repr(service.spec)
+
+
+def test_service_secrets_are_refused_for_systemd_and_none():
+    for spec in ({"manager": "systemd", "unit": "app.service"}, {}):
+        with pytest.raises(ConfigurationError, match="EnvironmentFile"):
+            make_service(spec, {}, {"TOKEN": "x"})
+    assert make_service({}, {}, {}).manager == "none"
