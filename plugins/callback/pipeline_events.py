@@ -202,7 +202,9 @@ class CallbackModule(CallbackBase):
         self.db_path = self._resolve_db_path(play)
         try:
             self.store = EventStore(self.db_path)
-            self.store.start_run(self.run_id, self.playbook, self.started, self.check_mode, socket.gethostname())
+            controller = socket.gethostname()
+            self.store.close_abandoned_runs(controller, self.started)
+            self.store.start_run(self.run_id, self.playbook, self.started, self.check_mode, controller, os.getpid())
         except Exception as exc:  # recording must never break a pipeline
             self.disabled_reason = str(exc)
             self.store = None

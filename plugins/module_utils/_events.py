@@ -28,7 +28,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import Confi
 
 DEFAULT_DB_PATH = "~/.local/share/conveyor/events.db"
 DB_ENV = "CONVEYOR_EVENTS_DB"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry brings the schema from version N-1 to N; PRAGMA user_version records where a file is.
 MIGRATIONS = {
@@ -122,6 +122,10 @@ MIGRATIONS = {
             skipped INTEGER NOT NULL DEFAULT 0,
             duration REAL
         );
+    """,
+    # the process that records a run, so that a later run can tell a killed one from a live one
+    2: """
+        ALTER TABLE runs ADD COLUMN pid INTEGER;
     """,
 }
 
@@ -367,7 +371,9 @@ class EventStore:
 
     # -- write API (the callback) ------------------------------------------------------------
 
-    def start_run(self, run_id: str, playbook: str, started: float, check_mode: bool = False, controller=None):
+    def start_run(
+        self, run_id: str, playbook: str, started: float, check_mode: bool = False, controller=None, pid=None
+    ):
         self._insert(
             "runs",
             {
@@ -377,8 +383,44 @@ class EventStore:
                 "status": "running",
                 "check_mode": int(bool(check_mode)),
                 "controller": controller,
+                "pid": pid,
             },
         )
+
+    def close_abandoned_runs(self, controller, now: float, alive=None) -> list[str]:
+        """Mark the runs of ``controller`` still 'running' whose process is gone as 'aborted'; return their ids.
+
+        A run whose ansible-playbook was killed never records its end. Its ``ended`` becomes the end of its
+        last recorded stage (its start when it has none); its unfinished stages are aborted at that time.
+        Runs recorded without a pid (older stores) count as abandoned after a day.
+        """
+        alive = alive or _ansible_process_alive
+        closed = []
+        rows = self._rows(
+            "SELECT id, pid, started FROM runs WHERE status = 'running' AND ended IS NULL AND controller IS ?",
+            (controller,),
+        )
+        for row in rows:
+            if row["pid"] is None and now - row["started"] < 86400:
+                continue
+            if row["pid"] is not None and alive(int(row["pid"])):
+                continue
+            last = self.db.execute(
+                "SELECT MAX(COALESCE(ended, started)) FROM stages WHERE run_id = ?", (row["id"],)
+            ).fetchone()[0]
+            ended = max(row["started"], last or row["started"])
+            with self.db:
+                self.db.execute(
+                    "UPDATE stages SET status = 'aborted', ended = COALESCE(ended, ?), "
+                    "duration = COALESCE(duration, MAX(0, ? - started)) WHERE run_id = ? AND status = 'running'",
+                    (ended, ended, row["id"]),
+                )
+                self.db.execute(
+                    "UPDATE runs SET status = 'aborted', ended = ?, duration = ? WHERE id = ?",
+                    (ended, ended - row["started"], row["id"]),
+                )
+            closed.append(row["id"])
+        return closed
 
     def finish_run(self, run_id: str, ended: float, status: str, counts: dict | None = None, hosts=()) -> None:
         started = self.db.execute("SELECT started FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
@@ -561,6 +603,21 @@ class EventStore:
             "SELECT MAX(t) FROM (SELECT MAX(COALESCE(ended, started)) AS t FROM runs UNION ALL SELECT MAX(at) FROM deployments)"
         ).fetchone()
         return row[0]
+
+
+def _ansible_process_alive(pid: int) -> bool:
+    """True when ``pid`` is a live Ansible process (not a process that reused the number)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"ansible" in handle.read()
+    except OSError:
+        return True  # no /proc: a live pid is taken at its word
 
 
 def _text(value) -> str | None:

@@ -24,7 +24,13 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._events import (
 )
 
 STAGE_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#bab0ac")
-STATUS_COLORS = {"success": "#2e8540", "failed": "#c62828", "rolled_back": "#ef6c00", "running": "#757575"}
+STATUS_COLORS = {
+    "success": "#2e8540",
+    "failed": "#c62828",
+    "rolled_back": "#ef6c00",
+    "aborted": "#6d4c41",
+    "running": "#757575",
+}
 BAND_COLORS = {"elite": "#1b5e20", "high": "#43a047", "medium": "#f9a825", "low": "#c62828", None: "#9e9e9e"}
 
 CSS = """

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
+import subprocess
 import textwrap
+import time
 import urllib.request
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import pytest
 import yaml
 
 from tests.support.paths import COLLECTIONS, ROOT, VENV_BIN
-from tests.support.playbook import run_playbook
+from tests.support.playbook import ansible_env, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -382,3 +385,43 @@ def test_parallel_suites_are_recorded_one_row_per_suite(tmp_path):
         {"suite": "unit", "tests": 5, "passed": 5, "failed": 0},
         {"suite": "e2e", "tests": 3, "passed": 2, "failed": 1},
     ]
+
+
+def test_a_killed_run_is_recorded_as_aborted_by_the_next_run(tmp_path):
+    slow = [
+        {
+            "name": "Slow stage",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "tasks": [{"name": "Wait", "ansible.builtin.command": "sleep 60"}],
+        }
+    ]
+    env = ansible_env(events_env(tmp_path), callback="default")
+    db = tmp_path / "state" / "events.db"
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", str(write_playbook(tmp_path, slow, "slow.yml"))],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if db.exists() and query(db, "SELECT id FROM stages WHERE status = 'running'"):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the slow run never recorded its stage")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert [r["status"] for r in query(db, "SELECT status FROM runs")] == ["running"]
+    run = run_playbook(write_playbook(tmp_path), inventory="localhost,", env=events_env(tmp_path))
+    assert run.rc == 0, run.output
+    runs = {r["playbook"]: r for r in query(db, "SELECT * FROM runs")}
+    killed = runs["slow.yml"]
+    assert killed["status"] == "aborted" and killed["ended"] is not None
+    assert [s["status"] for s in query(db, f"SELECT status FROM stages WHERE run_id = '{killed['id']}'")] == ["aborted"]

@@ -31,16 +31,17 @@ def test_new_store_is_created_with_the_current_schema(tmp_path):
 def test_migrations_run_once_and_in_order(tmp_path, monkeypatch):
     path = str(tmp_path / "events.db")
     EventStore(path).close()
-    # a later release adds version 2: an existing version-1 store is upgraded in place, data kept
+    # a later release adds a version: an existing store is upgraded in place, data kept
     with EventStore(path) as store:
         store.start_run("r1", "site.yml", 100.0)
-    monkeypatch.setitem(_events.MIGRATIONS, 2, "ALTER TABLE runs ADD COLUMN branch TEXT;")
-    monkeypatch.setattr(_events, "SCHEMA_VERSION", 2)
+    later = SCHEMA_VERSION + 1
+    monkeypatch.setitem(_events.MIGRATIONS, later, "ALTER TABLE runs ADD COLUMN branch TEXT;")
+    monkeypatch.setattr(_events, "SCHEMA_VERSION", later)
     with EventStore(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == later
         assert [tuple(row) for row in store.db.execute("SELECT id, branch FROM runs")] == [("r1", None)]
     with EventStore(path) as store:  # nothing left to do the second time
-        assert store.schema_version == 2
+        assert store.schema_version == later
 
 
 def test_reader_refuses_a_missing_store_a_newer_schema_and_a_foreign_file(tmp_path):
@@ -171,3 +172,31 @@ def test_prometheus_text_format():
     )
     with pytest.raises(ValueError, match="bad metric name"):
         prometheus_text([("bad-name", "x", 1, {})])
+
+
+def test_a_killed_run_is_closed_as_aborted_by_the_next_run_on_the_same_controller(tmp_path):
+    path = str(tmp_path / "events.db")
+    with EventStore(path) as store:
+        store.start_run("killed", "pipeline.yml", 100.0, controller="ci-1", pid=4242)
+        stage = store.start_stage("killed", 1, "ci", 101.0)
+        store.finish_stage(stage, 105.0, "success", {"localhost": {"ok": 3}})
+        store.start_stage("killed", 2, "deploy", 106.0)
+        store.start_run("live", "pipeline.yml", 200.0, controller="ci-1", pid=4343)
+        store.start_run("elsewhere", "pipeline.yml", 100.0, controller="ci-2", pid=4242)
+        closed = store.close_abandoned_runs("ci-1", 300.0, alive=lambda pid: pid == 4343)
+        assert closed == ["killed"]
+        runs = {row["id"]: row for row in store._rows("SELECT * FROM runs")}
+        assert runs["killed"]["status"] == "aborted"
+        assert (runs["killed"]["ended"], runs["killed"]["duration"]) == (106.0, 6.0)
+        assert runs["live"]["status"] == "running" and runs["elsewhere"]["status"] == "running"
+        assert [(s["name"], s["status"]) for s in store.stages("killed")] == [("ci", "success"), ("deploy", "aborted")]
+        # an aborted run is a finished run for the report and the trend
+        assert [r["id"] for r in store.runs()] == ["killed"]
+        assert store.close_abandoned_runs("ci-1", 400.0, alive=lambda pid: pid == 4343) == []
+
+
+def test_a_run_without_a_pid_from_an_older_store_is_abandoned_after_a_day(tmp_path):
+    with EventStore(str(tmp_path / "events.db")) as store:
+        store.start_run("old", "pipeline.yml", 1000.0, controller="ci-1")
+        assert store.close_abandoned_runs("ci-1", 1000.0 + 3600) == []
+        assert store.close_abandoned_runs("ci-1", 1000.0 + 90000) == ["old"]
