@@ -15,7 +15,8 @@ description:
   - Everything else runs as with C(ansible.builtin.local) - C(become), another interpreter, non-Python modules,
     modules run without pipelining, and a module whose source differs from the one the controller would import
     (for example a playbook's C(library/) module that shadows a built-in one).
-  - Pipelining is on by default for this connection, since it never needs a terminal for C(sudo).
+  - Pipelining is on by default for this connection; set C(ansible_pipelining=false) for a C(sudo) that
+    requires a terminal (requiretty).
 author: conveyor.cicd maintainers (@conveyor-cicd)
 options:
   pipelining:
