@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive
 
 DEFAULT_DB_PATH = "~/.local/share/conveyor/events.db"
 DB_ENV = "CONVEYOR_EVENTS_DB"
@@ -607,12 +608,8 @@ class EventStore:
 
 def _ansible_process_alive(pid: int) -> bool:
     """True when ``pid`` is a live Ansible process (not a process that reused the number)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        pass
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             return b"ansible" in handle.read()
