@@ -28,7 +28,7 @@ import tempfile
 import traceback
 
 from ansible import constants as C
-from ansible.module_utils import basic
+from ansible.module_utils import _internal, basic
 from ansible.module_utils.common.json import Direction, get_module_encoder
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
@@ -153,6 +153,9 @@ def _call_module(module_path: str, params: bytes, environment: dict) -> tuple[st
     basic._ANSIBLE_PROFILE = _PROFILE
     basic._PARSED_MODULE_ARGS = None
     os.environ.update({str(k): str(v) for k, v in environment.items()})
+    # as on a target: warnings and deprecations go into the module's result, not to the controller's display
+    was_controller = _internal.is_controller
+    _internal.is_controller = False
     try:
         with contextlib.redirect_stdout(out):
             try:
@@ -169,6 +172,7 @@ def _call_module(module_path: str, params: bytes, environment: dict) -> tuple[st
         }
         return json.dumps(failure, cls=encoder), 1
     finally:
+        _internal.is_controller = was_controller
         os.environ.clear()
         os.environ.update(saved_environ)
         with contextlib.suppress(OSError):
