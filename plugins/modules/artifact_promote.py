@@ -119,6 +119,7 @@ manifest_url:
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import (
     CONNECTION_ARGS,
+    CREDENTIAL_KEYS,
     open_repository,
     promote,
 )
@@ -147,19 +148,8 @@ def main():
             name=dict(type="str", required=True),
             version=dict(type="str", required=True),
             dest_repository=dict(type="str", required=True),
-            dest_options=dict(
-                type="dict",
-                options=dict(
-                    endpoint_url=dict(type="str"),
-                    region=dict(type="str"),
-                    access_key=dict(type="str", no_log=False),
-                    secret_key=dict(type="str", no_log=True),
-                    session_token=dict(type="str", no_log=True),
-                    username=dict(type="str"),
-                    password=dict(type="str", no_log=True),
-                    token=dict(type="str", no_log=True),
-                ),
-            ),
+            # the destination's credentials: the same options as the source's, under dest_options
+            dest_options=dict(type="dict", options={key: CONNECTION_ARGS[key] for key in CREDENTIAL_KEYS}),
         ),
         supports_check_mode=True,
     )
