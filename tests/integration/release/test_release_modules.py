@@ -130,3 +130,54 @@ def test_semver_filters(tmp_path):
     assert facts["newest"] == "1.10.0"
     bad = run.result("Bad version")
     assert bad["failed"] and "semver_bump: 'latest' is not a semantic version" in bad["msg"]
+
+
+def test_release_sandbox_check_build_rerun(tmp_path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "README.md").write_text("# app\n")
+    repo = tmp_path / "sandbox" / "app"
+    tasks = [
+        {
+            "name": "Sandbox",
+            "conveyor.cicd.release_sandbox": {
+                "path": str(repo),
+                "seed_dir": str(seed),
+                "history": ["feat: one", "fix: two"],
+            },
+            "register": "box",
+        },
+        {
+            "name": "Next",
+            "conveyor.cicd.release_info": {"repo": str(repo)},
+            "register": "info",
+            "when": "not ansible_check_mode",
+        },
+    ]
+    check = run_tasks(tmp_path, tasks, name="check", check=True)
+    assert check.rc == 0, check.output
+    assert check.result("Sandbox")["changed"] is True
+    assert not repo.exists()
+
+    real = run_tasks(tmp_path, tasks, name="real")
+    assert real.rc == 0, real.output
+    built = real.result("Sandbox")
+    assert (built["changed"], built["tags"], built["commits"]) == (True, ["v0.1.0"], 3)
+    assert real.result("Next")["next_version"] == "0.2.0"
+
+    again = run_tasks(tmp_path, tasks, name="again")
+    assert again.rc == 0, again.output
+    assert again.result("Sandbox")["changed"] is False
+    assert again.result("Sandbox")["head"] == built["head"]
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file\n")
+    bad = run_tasks(
+        tmp_path,
+        [{"name": "Blocked", "conveyor.cicd.release_sandbox": {"path": str(blocked)}, "ignore_errors": True}],
+        name="blocked",
+    )
+    assert bad.result("Blocked")["msg"] == (
+        f"'{blocked}' exists and is not a git repository: remove it or choose another path for the sandbox"
+    )
+    assert blocked.read_text() == "a file\n"
