@@ -43,6 +43,19 @@ options:
       - name: CONVEYOR_FORK_MODULES
     vars:
       - name: conveyor_fork_modules
+  ansiballz_cache:
+    description:
+      - Keep the built payloads of ansible-core's own modules (C(ansible.modules.*)) from one run to the next, in
+        C(conveyor-ansiballz/) beside the runs' local temporary directories (C(local_tmp)), so a run does not
+        build them again (0.1-0.15 s per module used).
+      - A stored payload is used only while the ansible-core installation, the Python version and every source
+        file in the payload are unchanged. Collection and C(library/) modules are built every run, as usual.
+    type: boolean
+    default: true
+    env:
+      - name: CONVEYOR_ANSIBALLZ_CACHE
+    vars:
+      - name: conveyor_ansiballz_cache
   become_success_timeout:
     description:
       - Number of seconds to wait for become to succeed when enabled (as for C(ansible.builtin.local)).
@@ -73,7 +86,7 @@ all:
 from ansible.plugins.connection.local import Connection as LocalConnection
 from ansible.utils.display import Display
 
-from ansible_collections.conveyor.cicd.plugins.plugin_utils import _forked_module
+from ansible_collections.conveyor.cicd.plugins.plugin_utils import _ansiballz_cache, _forked_module
 
 display = Display()
 
@@ -83,10 +96,20 @@ class Connection(LocalConnection):
 
     transport = "conveyor.cicd.local"
 
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        # the task's options are known now, and its module is not built yet
+        if self.get_option("ansiballz_cache"):
+            copied = _ansiballz_cache.restore()
+            if copied:
+                display.vvvv(f"conveyor.cicd.local: {copied} stored module payloads copied into this run's cache")
+
     def exec_command(self, cmd, in_data=None, sudoable=True):
         if self.become is None and self.get_option("fork_modules"):
             job, why_not = _forked_module.plan(cmd, in_data)
             if job is not None:
+                if self.get_option("ansiballz_cache"):
+                    _ansiballz_cache.keep(job.module_fqn)
                 self._connect()
                 display.vvv(
                     f"EXEC (in a fork of the worker: {job.module_fqn}) {cmd}", host=self._play_context.remote_addr
