@@ -26,8 +26,8 @@ options:
   import_modules:
     description:
       - Also import the module code (and its C(module_utils)) of each task's module in the controller, for
-        modules of ansible-core and of collections. Turn off when a module's import has side effects in
-        the controller that you do not want.
+        the modules of ansible-core and of this collection (whose import runs nothing). Modules of other
+        collections and C(library/) modules are never imported; only their action plugin is loaded.
     type: bool
     default: true
     env:

@@ -31,6 +31,7 @@ import io
 import json
 import os
 import pickle
+import stat
 import sys
 import tempfile
 import zipfile
@@ -52,6 +53,25 @@ def run_cache_dir() -> str:
 def store_dir() -> str:
     key = hashlib.sha256(f"{ansible.__version__}\0{_SITE}\0{sys.version}".encode()).hexdigest()[:16]
     return os.path.join(os.path.dirname(C.DEFAULT_LOCAL_TMP), _STORE, key)
+
+
+def _private(path: str) -> bool:
+    """True for a real directory or file owned by this user that no one else can write to.
+
+    The store holds pickled payloads that Ansible unpickles, so a store another user could plant files
+    in (``local_tmp`` set to a shared directory such as /tmp) is never used.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (
+        st.st_uid == os.getuid() and not st.st_mode & 0o022 and (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode))
+    )
+
+
+def _store_ready(store: str) -> bool:
+    return _private(os.path.dirname(store)) and _private(store)
 
 
 def _entries(directory: str) -> list[str]:
@@ -102,6 +122,8 @@ def _fresh(store: str, name: str) -> bytes | None:
     try:
         with open(os.path.join(store, f"{name}.sources.json"), encoding="utf-8") as handle:
             sources = json.load(handle)
+        if not (_private(os.path.join(store, name)) and _private(os.path.join(store, f"{name}.sources.json"))):
+            raise ValueError(name)
         for source, stamp in sources.items():
             if _stamp(os.path.join(_SITE, source)) != stamp:
                 raise ValueError(source)
@@ -124,6 +146,8 @@ def restore() -> int:
         except FileExistsError:
             return 0  # another worker of this run did it
         store = store_dir()
+        if not _store_ready(store):
+            return 0
         copied = 0
         for name in _entries(store):
             if os.path.exists(os.path.join(cache, name)):
@@ -154,6 +178,8 @@ def keep(module_fqn: str) -> bool:
                 continue
             for directory in (os.path.dirname(store), store):
                 os.makedirs(directory, mode=0o700, exist_ok=True)
+            if not _store_ready(store):
+                return False
             _write_atomic(store, f"{name}.sources.json", json.dumps(sources, sort_keys=True).encode())
             _write_atomic(store, name, payload)
             stored = True

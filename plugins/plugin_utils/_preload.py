@@ -23,21 +23,25 @@ from ansible.plugins.loader import action_loader, connection_loader, module_load
 # connections and actions every worker of a run on this machine may need
 CONNECTIONS = ("conveyor.cicd.local", "ansible.builtin.local")
 ACTIONS = ("ansible.legacy.normal",)
+_OURS = "conveyor.cicd."
 _ANSIBLE_MODULES = os.path.join(os.path.dirname(importlib.import_module("ansible").__file__), "modules")
 
 
 def _python_module_name(context) -> str | None:
-    """The import name of a resolved module whose code the controller itself can import, else None."""
+    """The import name of a resolved module whose code the controller may import, else None.
+
+    Only ansible-core's modules and this collection's: their code runs nothing at import (``main()``
+    is guarded), which is not guaranteed for any module (some call ``main()`` at import and would run
+    in the controller). A playbook's or role's ``library/`` module is never imported.
+    """
     path = context.plugin_resolved_path or ""
     fqcn = context.resolved_fqcn or ""
     if not path.endswith(".py"):
         return None
     if os.path.dirname(os.path.realpath(path)) == os.path.realpath(_ANSIBLE_MODULES):
         return f"ansible.modules.{os.path.basename(path)[:-3]}"
-    namespace, _dot, rest = fqcn.partition(".")
-    collection, _dot, name = rest.partition(".")
-    if namespace and collection and name and not fqcn.startswith("ansible."):
-        return f"ansible_collections.{namespace}.{collection}.plugins.modules.{name}"
+    if fqcn.startswith(_OURS) and fqcn.count(".") == 2:
+        return f"ansible_collections.conveyor.cicd.plugins.modules.{fqcn[len(_OURS) :]}"
     return None
 
 

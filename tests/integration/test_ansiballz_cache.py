@@ -106,3 +106,22 @@ def test_switched_off(tmp_path):
         assert output.count(BUILT) == 4
         assert "stored module payloads" not in output
     assert not (local_tmp / "conveyor-ansiballz").exists()
+
+
+def test_a_store_others_can_write_to_is_never_used(tmp_path):
+    local_tmp = tmp_path / "local_tmp"
+    play = _play(tmp_path)
+    _run(play, local_tmp)
+    store = _store(local_tmp)
+    store.chmod(0o777)  # as if local_tmp were a shared directory where another user made it
+    output = _run(play, local_tmp)
+    assert "stored module payloads" not in output
+    assert output.count(BUILT) == 4
+    assert _found(output) == set()
+
+    store.chmod(0o700)
+    (store / "ansible.modules.file-ZIP_DEFLATED-none").chmod(0o666)  # one planted or loosened payload
+    output = _run(play, local_tmp)
+    assert "2 stored module payloads copied into this run's cache" in output
+    assert _found(output) == {"ansible.modules.stat", "ansible.modules.command"}
+    assert oct((store / "ansible.modules.file-ZIP_DEFLATED-none").stat().st_mode & 0o777) == "0o600"  # stored again

@@ -24,6 +24,8 @@ def test_import_names():
         )
         == "ansible_collections.conveyor.cicd.plugins.modules.app_rollout"
     )
+    # another collection's module may run main() at import: only its action plugin is loaded
+    assert _python_module_name(_context("community.general.ini_file", "/c/ini_file.py")) is None
     # a playbook's or a role's library/ module: never imported into the controller
     assert _python_module_name(_context("ansible.legacy.ping", "/play/library/ping.py")) is None
     # not Python (a PowerShell or binary module)
