@@ -49,7 +49,8 @@ options:
         C(conveyor-ansiballz/) beside the runs' local temporary directories (C(local_tmp)), so a run does not
         build them again (0.1-0.15 s per module used).
       - A stored payload is used only while the ansible-core installation, the Python version and every source
-        file in the payload are unchanged. Collection and C(library/) modules are built every run, as usual.
+        file in the payload are unchanged, and only when the store and the payload are owned by the user running
+        Ansible and writable by no one else. Collection and C(library/) modules are built every run, as usual.
     type: boolean
     default: true
     env:
