@@ -15,6 +15,16 @@ from tests.support.paths import VENV_BIN
 from tests.support.playbook import run_playbook
 
 FORK_LINE = "in a fork of the worker"
+# a playbook's library/ module that shadows ansible.builtin.ping
+LIBRARY_PING = (
+    "#!/usr/bin/python\n"
+    "from ansible.module_utils.basic import AnsibleModule\n"
+    "def main():\n"
+    "    module = AnsibleModule(argument_spec={})\n"
+    "    module.exit_json(changed=False, ping='from the library')\n"
+    "if __name__ == '__main__':\n"
+    "    main()\n"
+)
 
 
 def play_file(tmp_path, name: str, connection: str, tasks: list[dict], **play) -> str:
@@ -113,15 +123,7 @@ def test_builtin_modules_give_the_same_results_and_run_in_a_fork(tmp_path):
 def test_a_library_module_that_shadows_a_builtin_one_runs_as_a_process(tmp_path):
     library = tmp_path / "library"
     library.mkdir()
-    (library / "ping.py").write_text(
-        "#!/usr/bin/python\n"
-        "from ansible.module_utils.basic import AnsibleModule\n"
-        "def main():\n"
-        "    module = AnsibleModule(argument_spec={})\n"
-        "    module.exit_json(changed=False, ping='from the library')\n"
-        "if __name__ == '__main__':\n"
-        "    main()\n"
-    )
+    (library / "ping.py").write_text(LIBRARY_PING)
     playbook = play_file(tmp_path, "shadow", "conveyor.cicd.local", [{"name": "ping", "ping": {}}])
     run = run_playbook(playbook, "-vvvv", inventory="localhost,", cwd=tmp_path)
     assert run.rc == 0, run.output

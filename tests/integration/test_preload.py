@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.integration.test_local_connection import seen
+from tests.integration.test_local_connection import LIBRARY_PING, seen
 from tests.support.playbook import run_playbook
 
 LOADED = "conveyor.cicd.preload: loaded in the controller: "
@@ -32,15 +32,7 @@ def _tasks(where):
 
 def _run(where, *args, enabled="", env=None):
     (where / "library").mkdir(exist_ok=True)
-    (where / "library" / "ping.py").write_text(
-        "#!/usr/bin/python\n"
-        "from ansible.module_utils.basic import AnsibleModule\n"
-        "def main():\n"
-        "    module = AnsibleModule(argument_spec={})\n"
-        "    module.exit_json(changed=False, ping='from the library')\n"
-        "if __name__ == '__main__':\n"
-        "    main()\n"
-    )
+    (where / "library" / "ping.py").write_text(LIBRARY_PING)
     play = where / "play.yml"
     play.write_text(
         yaml.safe_dump(
