@@ -36,7 +36,9 @@ options:
       - name: ansible_pipelining
   fork_modules:
     description:
-      - Run qualifying Python modules in a fork of the worker. Set to false to behave exactly like C(ansible.builtin.local).
+      - Run qualifying Python modules in a fork of the worker, and Ansible's housekeeping commands around them
+        (finding the home directory, creating and removing the temporary directory) in the worker itself instead
+        of in a new shell. Set to false to behave exactly like C(ansible.builtin.local).
     type: boolean
     default: true
     env:
@@ -87,7 +89,7 @@ all:
 from ansible.plugins.connection.local import Connection as LocalConnection
 from ansible.utils.display import Display
 
-from ansible_collections.conveyor.cicd.plugins.plugin_utils import _ansiballz_cache, _forked_module
+from ansible_collections.conveyor.cicd.plugins.plugin_utils import _ansiballz_cache, _forked_module, _shell_builtins
 
 display = Display()
 
@@ -106,6 +108,12 @@ class Connection(LocalConnection):
                 display.vvvv(f"conveyor.cicd.local: {copied} stored module payloads copied into this run's cache")
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
+        if self.become is None and not in_data and self.get_option("fork_modules"):
+            done = _shell_builtins.run(cmd)
+            if done is not None:
+                self._connect()
+                display.vvv(f"EXEC (in the worker) {cmd}", host=self._play_context.remote_addr)
+                return done
         if self.become is None and self.get_option("fork_modules"):
             job, why_not = _forked_module.plan(cmd, in_data)
             if job is not None:

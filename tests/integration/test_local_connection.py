@@ -218,3 +218,31 @@ def test_async_no_log_raw_and_script_tasks_work_as_with_the_builtin_connection(t
     assert "s3cr3t-value" not in forked.stdout
     assert forked.result("raw")["stdout"].strip() == plain.result("raw")["stdout"].strip() == "raw output"
     assert "script says hello" in forked.result("script")["stdout"]
+
+
+def test_housekeeping_commands_run_in_the_worker(tmp_path):
+    remote_tmp = tmp_path / "remote_tmp"
+    (tmp_path / "t.j2").write_text("{{ 6 * 7 }}\n")
+    task = {"name": "tpl", "ansible.builtin.template": {"src": str(tmp_path / "t.j2"), "dest": str(tmp_path / "out")}}
+    env = {"ANSIBLE_REMOTE_TMP": str(remote_tmp)}
+    on = run_playbook(play_file(tmp_path, "on", "conveyor.cicd.local", [task]), "-vvv", inventory="localhost,", env=env)
+    assert on.rc == 0, on.output
+    assert on.result("tpl")["changed"] is True and (tmp_path / "out").read_text() == "42"
+    for shape in ("( umask 77 && mkdir -p", "rm -f -r"):
+        assert f"EXEC (in the worker) /bin/sh -c '{shape}" in on.output, shape
+    assert list(remote_tmp.iterdir()) == []  # the temporary directory was made and removed again
+    # the default remote_tmp (~/.ansible/tmp) needs the home directory first
+    home = run_playbook(play_file(tmp_path, "home", "conveyor.cicd.local", [task]), "-vvv", inventory="localhost,")
+    assert home.rc == 0, home.output
+    assert "EXEC (in the worker) /bin/sh -c 'echo ~" in home.output
+
+    off = run_playbook(
+        play_file(tmp_path, "off", "conveyor.cicd.local", [task], vars={"conveyor_fork_modules": False}),
+        "-vvv",
+        inventory="localhost,",
+        env=env,
+    )
+    assert off.rc == 0, off.output
+    assert off.result("tpl")["changed"] is False
+    assert "EXEC (in the worker)" not in off.output
+    assert list(remote_tmp.iterdir()) == []
