@@ -12,9 +12,9 @@ description:
     times cheaper.
   - It is the same strategy as Mitogen's own C(mitogen_linear), reachable by its fully qualified name, so
     C(ansible.cfg) and job templates need no path into the Python installation.
-  - Every host needs C(ansible_python_interpreter) (or an C(interpreter_python) setting naming a path), because
-    Mitogen 0.3.54 cannot run interpreter discovery with ansible-core 2.19, and a host that needs it is
-    reported unreachable with C(EOF on stream).
+  - Interpreter discovery works as with C(ansible.builtin.linear). When it finds a broken interpreter (for example
+    a version manager's shim for a Python version that is not installed), the host is reported unreachable with
+    C(EOF on stream) rather than with a module error; set C(ansible_python_interpreter) for such hosts.
   - When the C(mitogen) Python package is not installed, the play stops with one line saying how to install it.
 author: conveyor.cicd maintainers (@conveyor-cicd)
 requirements:

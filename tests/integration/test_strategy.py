@@ -46,3 +46,21 @@ def test_without_mitogen_the_run_stops_with_one_line(tmp_path):
     lines = [line for line in run.output.splitlines() if "pip install mitogen" in line]
     assert lines, run.output
     assert "Traceback" not in run.output
+
+
+def test_interpreter_discovery_works_under_the_strategy(tmp_path):
+    # no interpreter set: the host's Python is discovered, as for a remote host (only the system's Python
+    # is on PATH, as in a plain login; a version manager's shims for uninstalled versions break discovery
+    # under every strategy alike)
+    run = run_tasks(
+        tmp_path,
+        [{"name": "ping", "ansible.builtin.ping": {}}],
+        env={
+            "ANSIBLE_STRATEGY": "conveyor.cicd.mitogen_linear",
+            "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+        },
+    )
+    assert run.rc == 0, run.output
+    assert run.result("ping")["ping"] == "pong"
+    assert run.result("ping")["ansible_facts"]["discovered_interpreter_python"].startswith(("/usr/", "/bin/"))
