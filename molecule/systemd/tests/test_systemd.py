@@ -50,3 +50,33 @@ def test_the_poller_timer_is_enabled_and_waiting(host):
     assert next_run.rc == 0 and next_run.stdout.strip() not in ("", "0", "n/a"), next_run.stdout
     verify = host.run("systemd-analyze verify /etc/systemd/system/conveyor-poller.timer")
     assert verify.rc == 0, verify.stderr
+
+
+def _get(host, url):
+    probe = f"import urllib.request; print(urllib.request.urlopen('{url}', timeout=5).read().decode())"
+    for _attempt in range(40):
+        answer = host.run("python3 -c %s", probe)
+        if answer.rc == 0:
+            return answer.stdout
+        host.run("sleep 0.25")
+    raise AssertionError(f"{url}: {answer.stderr}")
+
+
+def test_the_monitoring_packages_run_as_services_with_the_roles_arguments(host):
+    for unit in ("prometheus", "prometheus-pushgateway", "prometheus-node-exporter"):
+        assert host.run(f"systemctl is-active {unit}").stdout.strip() == "active", unit
+        assert host.run(f"systemctl is-enabled {unit}").stdout.strip() == "enabled", unit
+    args = host.file("/etc/default/prometheus").content_string
+    assert "--config.file=/etc/prometheus/prometheus.yml" in args and "--web.enable-lifecycle" in args
+    pid = host.run("systemctl show --property MainPID --value prometheus").stdout.strip()
+    cmdline = host.file(f"/proc/{pid}/cmdline").content.split(b"\0")
+    assert b"--config.file=/etc/prometheus/prometheus.yml" in cmdline, cmdline
+    assert host.run(f"stat -c %U /proc/{pid}").stdout.strip() == "prometheus"
+
+
+def test_prometheus_loaded_the_roles_rules_and_the_push_arrived(host):
+    assert "Ready" in _get(host, "http://127.0.0.1:9090/-/ready")
+    rules = json.loads(_get(host, "http://127.0.0.1:9090/api/v1/rules"))
+    files = {group["file"] for group in rules["data"]["groups"]}
+    assert "/etc/prometheus/rules/conveyor_app.rules.yml" in files, files
+    assert "conveyor_molecule_pushed" in _get(host, "http://127.0.0.1:9091/metrics")
