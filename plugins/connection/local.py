@@ -108,22 +108,23 @@ class Connection(LocalConnection):
                 display.vvvv(f"conveyor.cicd.local: {copied} stored module payloads copied into this run's cache")
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
-        if self.become is None and not in_data and self.get_option("fork_modules"):
-            done = _shell_builtins.run(cmd)
-            if done is not None:
-                self._connect()
-                display.vvv(f"EXEC (in the worker) {cmd}", host=self._play_context.remote_addr)
-                return done
         if self.become is None and self.get_option("fork_modules"):
-            job, why_not = _forked_module.plan(cmd, in_data)
-            if job is not None:
-                if self.get_option("ansiballz_cache"):
-                    _ansiballz_cache.keep(job.module_fqn)
-                self._connect()
-                display.vvv(
-                    f"EXEC (in a fork of the worker: {job.module_fqn}) {cmd}", host=self._play_context.remote_addr
-                )
-                return _forked_module.run(job, cwd=getattr(self, "cwd", None))
-            if in_data:
-                display.vvvv(f"conveyor.cicd.local: a new process for this module ({why_not})")
+            if not in_data:
+                done = _shell_builtins.run(cmd)
+                if done is not None:
+                    self._connect()
+                    display.vvv(f"EXEC (in the worker) {cmd}", host=self._play_context.remote_addr)
+                    return done
+            else:
+                job, why_not = _forked_module.plan(cmd, in_data)
+                if job is None:
+                    display.vvvv(f"conveyor.cicd.local: a new process for this module ({why_not})")
+                else:
+                    if self.get_option("ansiballz_cache"):
+                        _ansiballz_cache.keep(job.module_fqn)
+                    self._connect()
+                    display.vvv(
+                        f"EXEC (in a fork of the worker: {job.module_fqn}) {cmd}", host=self._play_context.remote_addr
+                    )
+                    return _forked_module.run(job, cwd=getattr(self, "cwd", None))
         return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)

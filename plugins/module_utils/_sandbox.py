@@ -15,6 +15,7 @@ import os
 import shutil
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._files import copy_tree
 from ansible_collections.conveyor.cicd.plugins.module_utils._git import Git
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, run_capture
 
@@ -35,14 +36,8 @@ def _check_target(path: str) -> bool:
 def _copy_seed(seed_dir: str, dest: str) -> None:
     if not os.path.isdir(seed_dir):
         raise ConfigurationError(f"seed directory '{seed_dir}' does not exist: give an existing directory or ''")
-    # the tree is imported, not its history: a .git at the top of the seed stays behind
-    shutil.copytree(
-        seed_dir,
-        dest,
-        symlinks=True,
-        dirs_exist_ok=True,
-        ignore=lambda where, names: [".git"] if os.path.samefile(where, seed_dir) else [],
-    )
+    # the tree is imported, not its history or tool directories (.git, .venv, caches)
+    copy_tree(seed_dir, dest)
 
 
 def build_sandbox(params: dict, check_mode: bool = False) -> dict:
@@ -66,8 +61,10 @@ def build_sandbox(params: dict, check_mode: bool = False) -> dict:
 
     binary = find_binary("git", "install git (e.g. apt-get install git)")
     partial = f"{path}.partial"
-    if os.path.lexists(partial):
-        shutil.rmtree(partial) if os.path.isdir(partial) and not os.path.islink(partial) else os.unlink(partial)
+    if os.path.isdir(partial) and not os.path.islink(partial):
+        shutil.rmtree(partial)
+    elif os.path.lexists(partial):
+        os.unlink(partial)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if params["seed_dir"]:
         _copy_seed(params["seed_dir"], partial)

@@ -11,8 +11,8 @@ version_added: 0.2.0
 description:
   - Builds a git repository at O(path) for demonstrations and dry runs of M(conveyor.cicd.release), so that
     a pipeline never commits or tags in a real repository.
-  - The tree of O(seed_dir) is imported as one commit (its C(.gitignore) applies, a C(.git) at its top is
-    not copied), tagged O(seed_tag), and followed by the conventional commits of O(history), each changing
+  - The tree of O(seed_dir) is imported as one commit (its C(.gitignore) applies; version control and tool
+    directories such as C(.git), C(.venv) and caches are not copied), tagged O(seed_tag), and followed by the conventional commits of O(history), each changing
     one file under C(history/).
   - The repository is assembled under C(<path>.partial) and renamed into place only when complete; a
     leftover C(.partial) of an interrupted run is removed first.

@@ -33,11 +33,12 @@ import os
 import pickle
 import stat
 import sys
-import tempfile
 import zipfile
 
 import ansible
 from ansible import constants as C
+
+from ansible_collections.conveyor.cicd.plugins.module_utils._files import atomic_write_bytes
 
 _PREFIX = "ansible.modules."
 _STORE = "conveyor-ansiballz"
@@ -105,18 +106,6 @@ def _sources(payload: bytes) -> dict | None:
     return sources
 
 
-def _write_atomic(directory: str, name: str, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, os.path.join(directory, name))
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
 def _fresh(store: str, name: str) -> bytes | None:
     """The stored payload ``name`` when all its sources are unchanged, else None (and it is dropped)."""
     try:
@@ -154,7 +143,7 @@ def restore() -> int:
                 continue
             payload = _fresh(store, name)
             if payload is not None:
-                _write_atomic(cache, name, payload)
+                atomic_write_bytes(os.path.join(cache, name), payload, mode=0o600)
                 copied += 1
         return copied
     except Exception:  # best-effort: Ansible builds what is missing
@@ -180,8 +169,9 @@ def keep(module_fqn: str) -> bool:
                 os.makedirs(directory, mode=0o700, exist_ok=True)
             if not _store_ready(store):
                 return False
-            _write_atomic(store, f"{name}.sources.json", json.dumps(sources, sort_keys=True).encode())
-            _write_atomic(store, name, payload)
+            sources_json = json.dumps(sources, sort_keys=True).encode()
+            atomic_write_bytes(os.path.join(store, f"{name}.sources.json"), sources_json, mode=0o600)
+            atomic_write_bytes(os.path.join(store, name), payload, mode=0o600)
             stored = True
         return stored
     except Exception:  # best-effort: the next run builds the payload again

@@ -123,7 +123,7 @@ class InProcessModuleAction(ActionBase):
         encoder = get_module_encoder(_PROFILE, Direction.CONTROLLER_TO_MODULE)
         params = json.dumps({"ANSIBLE_MODULE_ARGS": module_args}, cls=encoder).encode("utf-8")
         try:
-            stdout, rc = _call_module(_module_path(module_name), params, environment)
+            stdout, rc = _call_module(module_import_path(module_name), params, environment)
         finally:
             if not C.DEFAULT_KEEP_REMOTE_FILES:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -137,7 +137,7 @@ class InProcessModuleAction(ActionBase):
         return data
 
 
-def _module_path(action: str) -> str:
+def module_import_path(action: str) -> str:
     """The import path of a conveyor.cicd module from the task's action name."""
     short = action.rsplit(".", 1)[-1]
     return f"ansible_collections.conveyor.cicd.plugins.modules.{short}"

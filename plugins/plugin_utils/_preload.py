@@ -20,6 +20,8 @@ import os
 
 from ansible.plugins.loader import action_loader, connection_loader, module_loader
 
+from ansible_collections.conveyor.cicd.plugins.plugin_utils._in_process import module_import_path
+
 # connections and actions every worker of a run on this machine may need
 CONNECTIONS = ("conveyor.cicd.local", "ansible.builtin.local")
 ACTIONS = ("ansible.legacy.normal",)
@@ -41,7 +43,7 @@ def _python_module_name(context) -> str | None:
     if os.path.dirname(os.path.realpath(path)) == os.path.realpath(_ANSIBLE_MODULES):
         return f"ansible.modules.{os.path.basename(path)[:-3]}"
     if fqcn.startswith(_OURS) and fqcn.count(".") == 2:
-        return f"ansible_collections.conveyor.cicd.plugins.modules.{fqcn[len(_OURS) :]}"
+        return module_import_path(fqcn)
     return None
 
 
