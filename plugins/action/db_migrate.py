@@ -1,11 +1,11 @@
 # Copyright: conveyor.cicd contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runs conveyor.cicd.db_migrate in the task's worker process on a local connection (see plugin_utils/_in_process.py)."""
+"""Runs conveyor.cicd.db_migrate: its engine in the controller when the task runs here (see plugin_utils/_module_action.py)."""
 
 from __future__ import annotations
 
-from ansible_collections.conveyor.cicd.plugins.plugin_utils._in_process import InProcessModuleAction
+from ansible_collections.conveyor.cicd.plugins.plugin_utils._module_action import ModuleAction
 
 
-class ActionModule(InProcessModuleAction):
-    """The db_migrate module, run in process when the target is this machine."""
+class ActionModule(ModuleAction):
+    """The db_migrate module, engine called in the controller when the task runs on it."""

@@ -262,38 +262,44 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._module import Conve
 from ansible_collections.conveyor.cicd.plugins.module_utils._rollout import rollout
 
 
+def run(module):
+    return rollout(module.params, check_mode=module.check_mode)
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        root=dict(type="path", required=True),
+        state=dict(type="str", choices=["present", "rolled_back", "absent"], default="present"),
+        release_id=dict(type="str"),
+        version=dict(type="str"),
+        artifact_path=dict(type="path"),
+        artifact_url=dict(type="str"),
+        artifact_sha256=dict(type="str"),
+        repository=dict(type="str"),
+        repository_options=dict(type="dict", default={}, no_log=True),
+        name=dict(type="str"),
+        file=dict(type="str"),
+        shared_paths=dict(type="list", elements="str", default=[]),
+        hooks=dict(type="dict", default={}),
+        hook_timeout=dict(type="int", default=300),
+        service=dict(type="dict", default={}),
+        service_secrets=dict(type="dict", default={}, no_log=True),
+        health=dict(type="dict", default={}),
+        rollback_on_failure=dict(type="bool", default=True),
+        rollback_to=dict(type="str"),
+        keep_releases=dict(type="int", default=5),
+        keep_failed_releases=dict(type="int", default=1),
+        protect=dict(type="list", elements="str", default=[]),
+        lock_timeout=dict(type="int", default=600),
+        record=dict(type="dict"),
+    ),
+    mutually_exclusive=[("artifact_path", "artifact_url", "repository")],
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            root=dict(type="path", required=True),
-            state=dict(type="str", choices=["present", "rolled_back", "absent"], default="present"),
-            release_id=dict(type="str"),
-            version=dict(type="str"),
-            artifact_path=dict(type="path"),
-            artifact_url=dict(type="str"),
-            artifact_sha256=dict(type="str"),
-            repository=dict(type="str"),
-            repository_options=dict(type="dict", default={}, no_log=True),
-            name=dict(type="str"),
-            file=dict(type="str"),
-            shared_paths=dict(type="list", elements="str", default=[]),
-            hooks=dict(type="dict", default={}),
-            hook_timeout=dict(type="int", default=300),
-            service=dict(type="dict", default={}),
-            service_secrets=dict(type="dict", default={}, no_log=True),
-            health=dict(type="dict", default={}),
-            rollback_on_failure=dict(type="bool", default=True),
-            rollback_to=dict(type="str"),
-            keep_releases=dict(type="int", default=5),
-            keep_failed_releases=dict(type="int", default=1),
-            protect=dict(type="list", elements="str", default=[]),
-            lock_timeout=dict(type="int", default=600),
-            record=dict(type="dict"),
-        ),
-        mutually_exclusive=[("artifact_path", "artifact_url", "repository")],
-        supports_check_mode=True,
-    )
-    module.run(lambda m: rollout(m.params, check_mode=m.check_mode))
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

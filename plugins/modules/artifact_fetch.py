@@ -121,20 +121,22 @@ def run(module):
     )
 
 
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        CONNECTION_ARGS,
+        name=dict(type="str", required=True),
+        version=dict(type="str", required=True),
+        dest=dict(type="path", required=True),
+        files=dict(type="list", elements="str"),
+        include_manifest=dict(type="bool", default=True),
+        mode=dict(type="raw", default="0644"),
+    ),
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            CONNECTION_ARGS,
-            name=dict(type="str", required=True),
-            version=dict(type="str", required=True),
-            dest=dict(type="path", required=True),
-            files=dict(type="list", elements="str"),
-            include_manifest=dict(type="bool", default=True),
-            mode=dict(type="raw", default="0644"),
-        ),
-        supports_check_mode=True,
-    )
-    module.run(run)
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -70,12 +70,18 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import CO
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
 
+def run(module):
+    return info(open_repository(module.params), name=module.params["name"], version=module.params["version"])
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(CONNECTION_ARGS, name=dict(type="str"), version=dict(type="str")),
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(CONNECTION_ARGS, name=dict(type="str"), version=dict(type="str")),
-        supports_check_mode=True,
-    )
-    module.run(lambda m: info(open_repository(m.params), name=m.params["name"], version=m.params["version"]))
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -141,19 +141,21 @@ def run(module):
     )
 
 
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        CONNECTION_ARGS,
+        name=dict(type="str", required=True),
+        version=dict(type="str", required=True),
+        dest_repository=dict(type="str", required=True),
+        # the destination's credentials: the same options as the source's, under dest_options
+        dest_options=dict(type="dict", options={key: CONNECTION_ARGS[key] for key in CREDENTIAL_KEYS}),
+    ),
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            CONNECTION_ARGS,
-            name=dict(type="str", required=True),
-            version=dict(type="str", required=True),
-            dest_repository=dict(type="str", required=True),
-            # the destination's credentials: the same options as the source's, under dest_options
-            dest_options=dict(type="dict", options={key: CONNECTION_ARGS[key] for key in CREDENTIAL_KEYS}),
-        ),
-        supports_check_mode=True,
-    )
-    module.run(run)
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

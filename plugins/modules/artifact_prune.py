@@ -95,18 +95,20 @@ def run(module):
     )
 
 
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        CONNECTION_ARGS,
+        name=dict(type="str"),
+        keep=dict(type="int", required=True),
+        keep_prereleases=dict(type="int"),
+        protect=dict(type="list", elements="str", default=[]),
+    ),
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            CONNECTION_ARGS,
-            name=dict(type="str"),
-            keep=dict(type="int", required=True),
-            keep_prereleases=dict(type="int"),
-            protect=dict(type="list", elements="str", default=[]),
-        ),
-        supports_check_mode=True,
-    )
-    module.run(run)
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -136,22 +136,24 @@ def run(module):
     )
 
 
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        CONNECTION_ARGS,
+        manifest=dict(type="path"),
+        name=dict(type="str"),
+        version=dict(type="str"),
+        files=dict(type="list", elements="path"),
+        force=dict(type="bool", default=False),
+    ),
+    mutually_exclusive=[("manifest", "files")],
+    required_one_of=[("manifest", "files")],
+    required_by={"files": ("name", "version")},
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            CONNECTION_ARGS,
-            manifest=dict(type="path"),
-            name=dict(type="str"),
-            version=dict(type="str"),
-            files=dict(type="list", elements="path"),
-            force=dict(type="bool", default=False),
-        ),
-        mutually_exclusive=[("manifest", "files")],
-        required_one_of=[("manifest", "files")],
-        required_by={"files": ("name", "version")},
-        supports_check_mode=True,
-    )
-    module.run(run)
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -136,22 +136,28 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._build import run_bu
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
 
+def run(module):
+    return run_build(check_mode=module.check_mode, **module.params)
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        chdir=dict(type="path", required=True),
+        steps=dict(type="list", elements="raw", required=True),
+        env=dict(type="dict", default={}),
+        timeout=dict(type="float"),
+        log_file=dict(type="path"),
+        inputs=dict(type="list", elements="str", default=[]),
+        outputs=dict(type="list", elements="str", default=[]),
+        cache_dir=dict(type="path"),
+        clean_outputs=dict(type="bool", default=False),
+    ),
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            chdir=dict(type="path", required=True),
-            steps=dict(type="list", elements="raw", required=True),
-            env=dict(type="dict", default={}),
-            timeout=dict(type="float"),
-            log_file=dict(type="path"),
-            inputs=dict(type="list", elements="str", default=[]),
-            outputs=dict(type="list", elements="str", default=[]),
-            cache_dir=dict(type="path"),
-            clean_outputs=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    module.run(lambda m: run_build(check_mode=m.check_mode, **m.params))
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

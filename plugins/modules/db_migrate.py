@@ -202,7 +202,7 @@ def argument_spec() -> dict:
     return spec
 
 
-def run_module(module: ConveyorModule) -> dict:
+def run(module: ConveyorModule) -> dict:
     params = module.params
     if params["engine"] == "postgresql":
         module.require_library("psycopg", PSYCOPG_IMPORT_ERROR, "psycopg[binary]")
@@ -229,9 +229,11 @@ def run_module(module: ConveyorModule) -> dict:
         module.fail_json(msg=exc.msg, changed=bool(exc.details.get("applied")), **exc.details)
 
 
+MODULE_SPEC = dict(argument_spec=argument_spec(), supports_check_mode=True)
+
+
 def main():
-    module = ConveyorModule(argument_spec=argument_spec(), supports_check_mode=True)
-    module.run(run_module)
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

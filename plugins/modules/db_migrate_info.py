@@ -119,7 +119,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.postgresql 
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
 
-def run_module(module: ConveyorModule) -> dict:
+def run(module: ConveyorModule) -> dict:
     params = module.params
     if params["engine"] == "postgresql":
         module.require_library("psycopg", PSYCOPG_IMPORT_ERROR, "psycopg[binary]")
@@ -133,15 +133,21 @@ def run_module(module: ConveyorModule) -> dict:
     )
 
 
-def main():
+def _argument_spec() -> dict:
     spec = connection_argument_spec()
     spec.update(
         migrations_path=dict(type="path"),
         target=dict(type="str", default="latest"),
         out_of_order=dict(type="bool", default=False),
     )
-    module = ConveyorModule(argument_spec=spec, supports_check_mode=True)
-    module.run(run_module)
+    return spec
+
+
+MODULE_SPEC = dict(argument_spec=_argument_spec(), supports_check_mode=True)
+
+
+def main():
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._events import Event
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
 
-def dora_metrics(module) -> dict:
+def run(module) -> dict:
     params = module.params
     with EventStore(params["db_path"], readonly=True) as store:
         metrics = compute_dora(
@@ -144,18 +144,20 @@ def dora_metrics(module) -> dict:
         return dict(metrics, db_path=store.path, changed=False)
 
 
+MODULE_SPEC = dict(
+    argument_spec={
+        "db_path": {"type": "path"},
+        "environment": {"type": "str", "default": "production"},
+        "days": {"type": "int", "default": 30},
+        "now": {"type": "str"},
+        "failure_window": {"type": "str", "default": "1d"},
+    },
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec={
-            "db_path": {"type": "path"},
-            "environment": {"type": "str", "default": "production"},
-            "days": {"type": "int", "default": 30},
-            "now": {"type": "str"},
-            "failure_window": {"type": "str", "default": "1d"},
-        },
-        supports_check_mode=True,
-    )
-    module.run(dora_metrics)
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -134,20 +134,26 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._lint import run_lin
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
 
+def run(module):
+    return run_lint(check_mode=module.check_mode, want_diff=module._diff, **module.params)
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        path=dict(type="path", required=True),
+        tools=dict(type="list", elements="raw", required=True),
+        fix=dict(type="bool", default=False),
+        fail_on=dict(type="str", choices=["error", "warning", "never"], default="error"),
+        timeout=dict(type="float"),
+        cache_dir=dict(type="path"),
+        cache_ignore=dict(type="list", elements="str", default=[]),
+    ),
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            tools=dict(type="list", elements="raw", required=True),
-            fix=dict(type="bool", default=False),
-            fail_on=dict(type="str", choices=["error", "warning", "never"], default="error"),
-            timeout=dict(type="float"),
-            cache_dir=dict(type="path"),
-            cache_ignore=dict(type="list", elements="str", default=[]),
-        ),
-        supports_check_mode=True,
-    )
-    module.run(lambda m: run_lint(check_mode=m.check_mode, want_diff=m._diff, **m.params))
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -235,44 +235,50 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._prometheus import m
 OPS = ["<", "<=", ">", ">=", "==", "!=", "lt", "le", "gt", "ge", "eq", "ne"]
 
 
-def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            url=dict(type="str", required=True),
-            checks=dict(
-                type="list",
-                elements="dict",
-                required=True,
-                options=dict(
-                    name=dict(type="str"),
-                    query=dict(type="str", required=True),
-                    op=dict(type="str", required=True, choices=OPS),
-                    threshold=dict(type="float", required=True),
-                    mode=dict(type="str", choices=["instant", "range"]),
-                    range=dict(type="raw"),
-                    step=dict(type="raw"),
-                    empty_result=dict(type="str", choices=["fail", "pass", "ignore"]),
-                ),
+def run(module):
+    return metrics_gate(module.params, check_mode=module.check_mode)
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        url=dict(type="str", required=True),
+        checks=dict(
+            type="list",
+            elements="dict",
+            required=True,
+            options=dict(
+                name=dict(type="str"),
+                query=dict(type="str", required=True),
+                op=dict(type="str", required=True, choices=OPS),
+                threshold=dict(type="float", required=True),
+                mode=dict(type="str", choices=["instant", "range"]),
+                range=dict(type="raw"),
+                step=dict(type="raw"),
+                empty_result=dict(type="str", choices=["fail", "pass", "ignore"]),
             ),
-            mode=dict(type="str", choices=["instant", "range"], default="instant"),
-            range=dict(type="raw", default="5m"),
-            step=dict(type="raw", default="15s"),
-            policy=dict(type="str", choices=["all_intervals", "eventually"], default="all_intervals"),
-            duration=dict(type="raw"),
-            interval=dict(type="raw", default=10),
-            retries=dict(type="int"),
-            empty_result=dict(type="str", choices=["fail", "pass", "ignore"], default="fail"),
-            fail_on_gate=dict(type="bool", default=True),
-            timeout=dict(type="float", default=10),
-            validate_certs=dict(type="bool", default=True),
-            url_username=dict(type="str"),
-            url_password=dict(type="str", no_log=True),
-            bearer_token=dict(type="str", no_log=True),
         ),
-        mutually_exclusive=[("retries", "duration"), ("bearer_token", "url_username")],
-        supports_check_mode=True,
-    )
-    module.run(lambda m: metrics_gate(m.params, check_mode=m.check_mode))
+        mode=dict(type="str", choices=["instant", "range"], default="instant"),
+        range=dict(type="raw", default="5m"),
+        step=dict(type="raw", default="15s"),
+        policy=dict(type="str", choices=["all_intervals", "eventually"], default="all_intervals"),
+        duration=dict(type="raw"),
+        interval=dict(type="raw", default=10),
+        retries=dict(type="int"),
+        empty_result=dict(type="str", choices=["fail", "pass", "ignore"], default="fail"),
+        fail_on_gate=dict(type="bool", default=True),
+        timeout=dict(type="float", default=10),
+        validate_certs=dict(type="bool", default=True),
+        url_username=dict(type="str"),
+        url_password=dict(type="str", no_log=True),
+        bearer_token=dict(type="str", no_log=True),
+    ),
+    mutually_exclusive=[("retries", "duration"), ("bearer_token", "url_username")],
+    supports_check_mode=True,
+)
+
+
+def main():
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -200,28 +200,30 @@ def run(module: ConveyorModule) -> dict:
     return result
 
 
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        src=dict(type="path"),
+        name=dict(type="str", required=True),
+        version=dict(type="str", required=True),
+        dest=dict(type="path", required=True),
+        formats=dict(type="list", elements="str", choices=["tar.gz", "zip"], default=["tar.gz"]),
+        include=dict(type="list", elements="str", default=[]),
+        exclude=dict(type="list", elements="str", default=[]),
+        prefix=dict(type="str", default=""),
+        wheels=dict(type="list", elements="path", default=[]),
+        sdists=dict(type="list", elements="path", default=[]),
+        source_date_epoch=dict(type="int"),
+        git_dir=dict(type="path"),
+        build_summary=dict(type="dict", default={}),
+        test_summary=dict(type="dict", default={}),
+        compression_level=dict(type="int", default=6),
+    ),
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            src=dict(type="path"),
-            name=dict(type="str", required=True),
-            version=dict(type="str", required=True),
-            dest=dict(type="path", required=True),
-            formats=dict(type="list", elements="str", choices=["tar.gz", "zip"], default=["tar.gz"]),
-            include=dict(type="list", elements="str", default=[]),
-            exclude=dict(type="list", elements="str", default=[]),
-            prefix=dict(type="str", default=""),
-            wheels=dict(type="list", elements="path", default=[]),
-            sdists=dict(type="list", elements="path", default=[]),
-            source_date_epoch=dict(type="int"),
-            git_dir=dict(type="path"),
-            build_summary=dict(type="dict", default={}),
-            test_summary=dict(type="dict", default={}),
-            compression_level=dict(type="int", default=6),
-        ),
-        supports_check_mode=True,
-    )
-    module.run(run)
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._module import Conve
 from ansible_collections.conveyor.cicd.plugins.module_utils._report import render_report, write_report
 
 
-def pipeline_report(module) -> dict:
+def run(module) -> dict:
     params = module.params
     with EventStore(params["db_path"], readonly=True) as store:
         page, metrics = render_report(
@@ -145,22 +145,24 @@ def pipeline_report(module) -> dict:
     }
 
 
+MODULE_SPEC = dict(
+    argument_spec={
+        "db_path": {"type": "path"},
+        "dest": {"type": "path", "required": True},
+        "title": {"type": "str", "default": "Pipeline report"},
+        "runs": {"type": "int", "default": 20},
+        "environment": {"type": "str", "default": "production"},
+        "days": {"type": "int", "default": 30},
+        "now": {"type": "str"},
+        "failure_window": {"type": "str", "default": "1d"},
+        "deployments_per_environment": {"type": "int", "default": 5},
+    },
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec={
-            "db_path": {"type": "path"},
-            "dest": {"type": "path", "required": True},
-            "title": {"type": "str", "default": "Pipeline report"},
-            "runs": {"type": "int", "default": 20},
-            "environment": {"type": "str", "default": "production"},
-            "days": {"type": "int", "default": 30},
-            "now": {"type": "str"},
-            "failure_window": {"type": "str", "default": "1d"},
-            "deployments_per_environment": {"type": "int", "default": 5},
-        },
-        supports_check_mode=True,
-    )
-    module.run(pipeline_report)
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -283,7 +283,7 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def run_module(module: ConveyorModule) -> dict:
+def run(module: ConveyorModule) -> dict:
     result = provision(**module.params, task_no_log=module.no_log, check_mode=module.check_mode, want_diff=module._diff)
     if module.params["return_sensitive"]:
         # the task is no_log: return the requested values even when they equal a sensitive_variables value
@@ -292,9 +292,11 @@ def run_module(module: ConveyorModule) -> dict:
     return result
 
 
+MODULE_SPEC = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+
+
 def main():
-    module = ConveyorModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    module.run(run_module)
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

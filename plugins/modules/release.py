@@ -193,22 +193,28 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._module import Conve
 from ansible_collections.conveyor.cicd.plugins.module_utils._release import VERSION_ARGUMENT_SPEC, prepare_release
 
 
+def run(module):
+    return prepare_release(module.params, check_mode=module.check_mode, want_diff=module._diff)
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        VERSION_ARGUMENT_SPEC,
+        version_files=dict(type="list", elements="raw", default=[]),
+        changelog_file=dict(type="str", default="CHANGELOG.md"),
+        tag_message=dict(type="str", default="Release {version}"),
+        author_name=dict(type="str"),
+        author_email=dict(type="str"),
+        allow_dirty=dict(type="bool", default=False),
+        push=dict(type="bool", default=False),
+        push_remote=dict(type="str", default="origin"),
+    ),
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            VERSION_ARGUMENT_SPEC,
-            version_files=dict(type="list", elements="raw", default=[]),
-            changelog_file=dict(type="str", default="CHANGELOG.md"),
-            tag_message=dict(type="str", default="Release {version}"),
-            author_name=dict(type="str"),
-            author_email=dict(type="str"),
-            allow_dirty=dict(type="bool", default=False),
-            push=dict(type="bool", default=False),
-            push_remote=dict(type="str", default="origin"),
-        ),
-        supports_check_mode=True,
-    )
-    module.run(lambda m: prepare_release(m.params, check_mode=m.check_mode, want_diff=m._diff))
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

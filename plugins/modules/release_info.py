@@ -120,14 +120,20 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._module import Conve
 from ansible_collections.conveyor.cicd.plugins.module_utils._release import VERSION_ARGUMENT_SPEC, release_info
 
 
+def run(module):
+    return release_info(module.params)
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        VERSION_ARGUMENT_SPEC,
+    ),
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            VERSION_ARGUMENT_SPEC,
-        ),
-        supports_check_mode=True,
-    )
-    module.run(lambda m: release_info(m.params))
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -93,20 +93,26 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._module import Conve
 from ansible_collections.conveyor.cicd.plugins.module_utils._sandbox import build_sandbox
 
 
+def run(module):
+    return build_sandbox(module.params, check_mode=module.check_mode)
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        path=dict(type="path", required=True),
+        seed_dir=dict(type="path", default=""),
+        seed_tag=dict(type="str", default="v0.1.0"),
+        import_message=dict(type="str", default="feat: import the sample application"),
+        history=dict(type="list", elements="str", default=[]),
+        author_name=dict(type="str", default="conveyor.cicd"),
+        author_email=dict(type="str", default="release@conveyor.invalid"),
+    ),
+    supports_check_mode=True,
+)
+
+
 def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            seed_dir=dict(type="path", default=""),
-            seed_tag=dict(type="str", default="v0.1.0"),
-            import_message=dict(type="str", default="feat: import the sample application"),
-            history=dict(type="list", elements="str", default=[]),
-            author_name=dict(type="str", default="conveyor.cicd"),
-            author_email=dict(type="str", default="release@conveyor.invalid"),
-        ),
-        supports_check_mode=True,
-    )
-    module.run(lambda m: build_sandbox(m.params, check_mode=m.check_mode))
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

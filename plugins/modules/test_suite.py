@@ -182,31 +182,28 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import Confi
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 from ansible_collections.conveyor.cicd.plugins.module_utils._test_suite import run_suite, run_suites
 
-
-def main():
-    module = ConveyorModule(
-        argument_spec=dict(
-            name=dict(type="str"),
-            command=dict(type="list", elements="str"),
-            suites=dict(type="list", elements="dict"),
-            max_parallel=dict(type="int"),
-            chdir=dict(type="path", required=True),
-            junit_files=dict(type="list", elements="str", default=[]),
-            report=dict(type="path"),
-            env=dict(type="dict", default={}),
-            timeout=dict(type="float"),
-            log_file=dict(type="path"),
-            fail_on_failure=dict(type="bool", default=True),
-            allow_empty=dict(type="bool", default=False),
-            inputs=dict(type="list", elements="str", default=[]),
-            cache_dir=dict(type="path"),
-        ),
-        required_one_of=[("command", "suites")],
-        mutually_exclusive=[("command", "suites"), ("name", "suites")],
-        required_together=[("name", "command")],
-        supports_check_mode=True,
-    )
-    module.run(run)
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        name=dict(type="str"),
+        command=dict(type="list", elements="str"),
+        suites=dict(type="list", elements="dict"),
+        max_parallel=dict(type="int"),
+        chdir=dict(type="path", required=True),
+        junit_files=dict(type="list", elements="str", default=[]),
+        report=dict(type="path"),
+        env=dict(type="dict", default={}),
+        timeout=dict(type="float"),
+        log_file=dict(type="path"),
+        fail_on_failure=dict(type="bool", default=True),
+        allow_empty=dict(type="bool", default=False),
+        inputs=dict(type="list", elements="str", default=[]),
+        cache_dir=dict(type="path"),
+    ),
+    required_one_of=[("command", "suites")],
+    mutually_exclusive=[("command", "suites"), ("name", "suites")],
+    required_together=[("name", "command")],
+    supports_check_mode=True,
+)
 
 
 def run(module):
@@ -219,6 +216,10 @@ def run(module):
     for key in ("name", "command", "report", "junit_files", "log_file"):
         params.pop(key)
     return run_suites(suites, max_parallel=max_parallel, check_mode=module.check_mode, **params)
+
+
+def main():
+    ConveyorModule(**MODULE_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ with open(sys.argv[1], "w") as out:
               f'<testcase classname="probe" name="env">{failure}</testcase></testsuite>')
 sys.exit(0 if ok else 1)
 """
-IN_PROCESS_LINE = "running conveyor.cicd.test_suite in the controller's worker process"
+IN_PROCESS_LINE = "conveyor.cicd: conveyor.cicd.test_suite runs its engine in the controller"
 
 
 def both_ways(tmp_path, tasks: str, args: tuple[str, ...] = (), **kwargs):
@@ -125,4 +125,4 @@ def test_conveyor_in_process_false_runs_a_module_process(tmp_path, value):
     )
     assert run.rc == 0, run.output
     assert IN_PROCESS_LINE not in run.output
-    assert "as a module process (conveyor_in_process is false)" in run.output
+    assert "runs as a module (conveyor_in_process is false)" in run.output
