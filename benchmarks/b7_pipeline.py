@@ -43,7 +43,6 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "examples" / "sample_app"
 INFRA = ROOT / "examples" / "infra"
 INVENTORY = ROOT / "inventories" / "local"
-DAEMON = ROOT / "roles" / "monitoring" / "files" / "conveyor_daemon.py"
 VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "benchmarks" / "results" / "b7_pipeline.json"
 IGNORE = shutil.ignore_patterns(
@@ -468,10 +467,8 @@ def _terminate(pid: int) -> None:
 
 
 def stop_everything(state: Path, ports: dict) -> dict:
-    """Stop every process whose pid file is under ``state`` (the monitoring servers of the playbook
-    through the role's launcher), then any process still naming ``state`` or this run's ports; check the ports."""
+    """Stop every process whose pid file is under ``state`` , then any process still naming ``state`` or this run's ports; check the ports."""
     stopped = []
-    monitoring_run = state / "monitoring" / "run"
     for pid_file in sorted(state.rglob("*.pid")):
         try:
             pid = int(pid_file.read_text().strip())
@@ -479,10 +476,6 @@ def stop_everything(state: Path, ports: dict) -> dict:
             continue
         if not _alive(pid) or not _ours(pid, state, ports):
             continue
-        if pid_file.parent == monitoring_run and (monitoring_run / "conveyor_daemon.py").is_file():
-            subprocess.run(
-                [sys.executable, str(DAEMON), "stop", "--pid-file", str(pid_file)], capture_output=True, check=False
-            )
         if _alive(pid):
             _terminate(pid)
         stopped.append(pid_file.name)

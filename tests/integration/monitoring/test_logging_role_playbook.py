@@ -76,8 +76,10 @@ def test_logrotate_refuses_a_bad_size_before_the_file_is_written(tmp_path):
     run = run_role(tmp_path, user_vars(tmp_path, logging_rotate_size="lots"))
     assert run.rc != 0
     failed = run.result("Write the logrotate configuration")
-    assert "failed to validate" in failed["msg"]
+    assert "failed validation by " in failed["msg"]
+    assert "unknown unit" in failed["msg"]  # the validator's own error line says what is wrong
     assert not (tmp_path / "state" / "logrotate.conf").exists()
+    assert not list((tmp_path / "state").glob(".conveyor-*"))  # the candidate file is gone too
 
 
 class SyslogCollector:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
 import yaml
 
-from tests.support.paths import ROOT, require_binary
-from tests.support.playbook import run_playbook
+from tests.support.paths import require_binary
+from tests.support.playbook import run_playbook, run_tasks
 from tests.support.prometheus import (
     PrometheusServer,
     generate_traffic,
@@ -160,7 +161,7 @@ def test_app_down_alert_fires_when_the_app_is_stopped(monitored):
 def test_second_run_changes_nothing(monitored):
     again = run_playbook(monitored["playbook"], inventory=monitored["inventory"])
     assert again.rc == 0, again.output[-3000:]
-    assert again.stats["localhost"]["changed"] == 0
+    assert again.stats["localhost"]["changed"] == 0, [t for t in again.tasks() if t.get("changed")]
     check = run_playbook(monitored["playbook"], "--diff", inventory=monitored["inventory"], check=True)
     assert check.rc == 0 and check.stats["localhost"]["changed"] == 0
 
@@ -170,7 +171,14 @@ def test_a_changed_rule_threshold_is_predicted_in_check_mode_and_reloaded(monito
     playbook[0]["roles"][0]["vars"]["monitoring_alert_error_ratio_threshold"] = 0.2
     changed = write_play(tmp_path / "changed.yml", playbook[0]["roles"][0]["vars"])
     preview = run_playbook(changed, inventory=monitored["inventory"], check=True, diff=True)
-    assert preview.result("Write the alert rules")["changed"] is True
+    written = preview.result("Write the Prometheus configuration, alert rules and rule tests")
+    assert written["changed"] is True
+    rules = monitored["workdir"] / "monitoring" / "config" / "rules"
+    # the rules and their unit tests (which follow the threshold) change, the Prometheus configuration does not
+    assert written["changed_paths"] == [
+        str(rules / "conveyor_app.rules.yml"),
+        str(rules / "conveyor_app.rules_test.yml"),
+    ]
     applied = run_playbook(changed, inventory=monitored["inventory"])
     assert applied.rc == 0, applied.output[-3000:]
     assert applied.result("Reload prometheus processes")["changed"] is True
@@ -238,9 +246,9 @@ def test_an_invalid_rule_is_refused_by_promtool_before_it_is_written(tmp_path):
     }
     run = run_playbook(write_play(tmp_path / "bad.yml", role_vars), inventory="localhost,")
     assert run.rc != 0
-    failed = run.result("Write the alert rules")
+    failed = run.result("Write the Prometheus configuration, alert rules and rule tests")
     assert failed["failed"] is True
-    assert "failed to validate" in failed["msg"]
+    assert "conveyor_app.rules.yml failed validation by " in failed["msg"]
     assert not (tmp_path / "m" / "config" / "rules" / "conveyor_app.rules.yml").exists()
 
 
@@ -261,8 +269,7 @@ def test_missing_prometheus_is_reported_and_the_play_continues(tmp_path):
     assert not (tmp_path / "m" / "config").exists()
 
 
-def test_launcher_refuses_a_server_that_dies_at_start(tmp_path):
-    launcher = ROOT / "roles" / "monitoring" / "files" / "conveyor_daemon.py"
+def test_processes_refuses_a_server_that_dies_at_start(tmp_path):
     prometheus = require_binary("prometheus", "Debian package prometheus")
     pid_file = tmp_path / "p.pid"
     port = free_port()
@@ -272,25 +279,23 @@ def test_launcher_refuses_a_server_that_dies_at_start(tmp_path):
         f"--storage.tsdb.path={tmp_path / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",
     ]
-    out = subprocess.run(
-        [
-            "python3",
-            str(launcher),
-            "start",
-            "--pid-file",
-            str(pid_file),
-            "--timeout",
-            "5",
-            "--wait-port",
-            f"127.0.0.1:{port}",
-            "--",
-            *argv,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    run = run_tasks(
+        tmp_path,
+        f"""
+        - name: start
+          conveyor.cicd.processes:
+            timeout: 5
+            processes:
+              - name: prometheus
+                argv: {json.dumps(argv)}
+                pid_file: "{pid_file}"
+                wait_port: "127.0.0.1:{port}"
+          ignore_errors: true
+        """,
     )
-    assert out.returncode == 1
-    assert "exited with code 2 right after start" in out.stdout
-    assert "missing.yml" in out.stdout  # the tail of the server's own log says why
-    assert not pid_file.exists()  # the launcher leaves no pid file behind
+    failed = run.result("start")
+    assert failed["failed"] is True
+    assert "process prometheus exited with code 2 right after start" in failed["msg"]
+    assert "missing.yml" in failed["msg"]  # the tail of the server's own log says why
+    assert "\n" not in failed["msg"]
+    assert not pid_file.exists()  # nothing is left claiming to run
