@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: files
 short_description: Directories and whole files on a host in one task, each file validated and renamed into place
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Creates the O(directories) (or corrects their mode and owner), then makes each of the O(files) hold exactly its
     O(files[].content), in the order given. One task does what a role would otherwise do with several

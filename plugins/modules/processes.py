@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: processes
 short_description: Keep servers running as background processes with pid files, without an init system
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Starts, restarts, reloads or stops long-running servers (Prometheus, an exporter, a test service) as plain
     background processes in their own session, each with a pid file and a log file. For hosts and containers

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: tools_info
 short_description: Find the executables a stage needs on a host, without running them
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - For each of O(names), the path of the executable, or null when it is missing. A name with C(/) must be an
     executable file; a bare name is looked up on E(PATH) (or O(path)).
