@@ -5,6 +5,9 @@
 Commands never go through a shell. Output (stdout and stderr, interleaved) streams to
 ``log_file`` when one is given, otherwise to a temporary file; only a bounded tail is
 kept in memory, so a chatty build cannot exhaust memory.
+
+This is the one place where the collection starts processes (``run``, ``run_capture``, and
+``spawn`` for services that outlive the task).
 """
 
 from __future__ import annotations
@@ -159,10 +162,11 @@ def run(
             os.unlink(log_path)
 
 
-def run_capture(argv, cwd=None, env=None, timeout=None) -> tuple[int, str, str]:
-    """Run argv and return (rc, stdout, stderr) separately, for tools with machine-readable stdout."""
+def run_capture(argv, cwd=None, env=None, timeout=None, inherit_env: bool = True) -> tuple[int, str, str]:
+    """Run argv and return (rc, stdout, stderr) separately, for tools with machine-readable stdout.
+    With ``inherit_env=False``, ``env`` is the whole environment (PATH comes from this process if missing)."""
     argv = validate_argv(argv)
-    full_env = dict(os.environ)
+    full_env = dict(os.environ) if inherit_env else {"PATH": os.environ.get("PATH", os.defpath)}
     if env:
         full_env.update({str(k): str(v) for k, v in env.items()})
     if os.sep not in argv[0] and shutil.which(argv[0], path=full_env.get("PATH")) is None:
@@ -183,6 +187,22 @@ def run_capture(argv, cwd=None, env=None, timeout=None) -> tuple[int, str, str]:
     except subprocess.TimeoutExpired as exc:
         raise CommandError(f"'{' '.join(argv)}' did not finish within {timeout} seconds") from exc
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def spawn(argv, cwd: str | None, env: dict, log) -> subprocess.Popen:
+    """Start argv detached (its own session, stdin from /dev/null, stdout and stderr to the open binary
+    file ``log``) and return at once: for services that keep running after the task. ``env`` is the
+    whole environment. Raises OSError when the program cannot be started."""
+    return subprocess.Popen(
+        validate_argv(argv),
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
+    )
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

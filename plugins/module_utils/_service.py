@@ -25,7 +25,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     ConfigurationError,
     MissingDependencyError,
 )
-from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, run, validate_argv
+from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, run, spawn, validate_argv
 
 MANAGERS = ("systemd", "command", "none")
 DEFAULTS = {
@@ -221,16 +221,7 @@ class CommandService(Service):
             os.makedirs(os.path.dirname(os.path.abspath(self.pid_file)), exist_ok=True)
         with open(log_path, "ab") as log:
             try:
-                proc = subprocess.Popen(  # detached: Ansible must not wait for the service
-                    argv,
-                    cwd=release_path,
-                    env=self._env(),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    close_fds=True,
-                )
+                proc = spawn(argv, release_path, self._env(), log)  # detached: Ansible must not wait for the service
             except OSError as exc:
                 raise MissingDependencyError(f"service start command could not run: {exc.strerror}") from exc
         self._wait_started(proc)

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import zipfile
 
@@ -27,7 +26,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     ConveyorError,
     MissingDependencyError,
 )
-from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, run
+from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, run, run_capture
 
 MASK = "********"
 INSTALL_HINT = (
@@ -336,16 +335,9 @@ class Terraform:
         return result
 
     def capture(self, args, what: str, with_workspace: bool = True) -> str:
-        proc = subprocess.run(
-            [self.binary, *args],
-            cwd=self.project_path,
-            env=self.env(with_workspace),
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
+        rc, out, err = run_capture(
+            [self.binary, *args], cwd=self.project_path, env=self.env(with_workspace), inherit_env=False
         )
-        rc, out, err = proc.returncode, proc.stdout, proc.stderr
         if rc != 0:
             text = f"{out}\n{err}"
             raise CommandError(
