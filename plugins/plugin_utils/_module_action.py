@@ -72,13 +72,21 @@ class ModuleAction(ActionBase):
 
     # -- which module ----------------------------------------------------------------------------
 
+    def _plugin_module(self) -> str:
+        """The Python module that defines this action plugin: ``...plugins.action.<name>``. Found through the
+        class hierarchy, since a strategy may wrap the class in one it defines elsewhere (Mitogen does)."""
+        for klass in type(self).__mro__:
+            if ".plugins.action." in klass.__module__:
+                return klass.__module__
+        raise AnsibleError(f"{type(self).__name__} is not defined in a collection's plugins/action")
+
     def _module_import_path(self) -> str:
         """``...plugins.action.<name>`` -> ``...plugins.modules.<name>``: the module this plugin belongs to."""
-        package, _, name = type(self).__module__.rpartition(".")
+        package, _, name = self._plugin_module().rpartition(".")
         return f"{package.rpartition('.')[0]}.modules.{name}"
 
     def _module_fqcn(self) -> str:
-        return "conveyor.cicd." + type(self).__module__.rpartition(".")[2]
+        return "conveyor.cicd." + self._plugin_module().rpartition(".")[2]
 
     # -- the decision ------------------------------------------------------------------------------
 
