@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.paths import ROOT, SAMPLE_APP
 from tests.support.pipeline import pipeline_inventory, stop_services
-from tests.support.playbook import run_playbook
+from tests.support.playbook import noise_in, run_playbook
 
 IGNORE = shutil.ignore_patterns(
     "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", ".conveyor", "junit-*.xml", "*.db"
@@ -89,3 +89,14 @@ def test_second_run_changes_nothing_and_hits_every_cache(pipeline_runs):
     stages = second.result("Collect the stage results")["ansible_facts"]["ci_result"]
     assert {s["stage"]: s["result"] for s in stages}["build"] == "cached"
     assert all(s["result"] == "cached" for s in stages if s["stage"].startswith("test:"))
+
+
+def test_neither_run_prints_a_warning_a_deprecation_or_a_traceback(pipeline_runs):
+    _base, first, second = pipeline_runs
+    for run in (first, second):
+        assert noise_in(run) == []
+        assert [line for line in run.output.splitlines() if "[WARNING]" in line] == []
+        warned = [
+            (task["_task"], task["warnings"]) for host in run.stats for task in run.tasks(host) if task.get("warnings")
+        ]
+        assert warned == []

@@ -63,7 +63,8 @@ def ansible_env(extra: dict | None = None, callback: str = "json") -> dict:
             "ANSIBLE_STDOUT_CALLBACK": "conveyor_test_json" if callback == "json" else callback,
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
-            "ANSIBLE_DEPRECATION_WARNINGS": "0",
+            # deprecations are shown, so that run_playbook can refuse any the collection causes
+            "ANSIBLE_DEPRECATION_WARNINGS": "1",
             "ANSIBLE_PYTHON_INTERPRETER": str(VENV_BIN / "python"),
             "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         }
@@ -84,7 +85,9 @@ def run_playbook(
     callback: str = "json",
     timeout: int = 600,
     cwd: str | Path | None = None,
+    allow_noise: tuple[str, ...] = (),
 ) -> PlaybookRun:
+    """Run ansible-playbook; fail when it prints noise (``NOISE``) other than lines containing ``allow_noise``."""
     argv = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
     if inventory:
         argv += ["-i", inventory]
@@ -112,7 +115,31 @@ def run_playbook(
                 data, _end = json.JSONDecoder().raw_decode(proc.stdout[start:])
             except json.JSONDecodeError:
                 data = {}
-    return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, data)
+    run = PlaybookRun(proc.returncode, proc.stdout, proc.stderr, data)
+    noise = [line for line in noise_in(run) if not any(allowed in line for allowed in allow_noise)]
+    assert not noise, f"ansible-playbook printed what a user must never see: {noise}"
+    return run
+
+
+# What no run of the collection may print, on any supported ansible-core: Python warnings that escaped
+# a worker, deprecations, tracebacks.
+NOISE = (
+    "errantly sent data",
+    "[DEPRECATION WARNING]",
+    "RuntimeWarning:",
+    "DeprecationWarning:",
+    "Traceback (most recent",
+)
+
+
+def noise_in(run: PlaybookRun) -> list[str]:
+    """The lines of ``run``'s output (and of its results' warnings) that a user must never see."""
+    lines = [line for line in run.output.splitlines() if any(marker in line for marker in NOISE)]
+    for play in run.data.get("plays", []):
+        for task in play.get("tasks", []):
+            for result in task.get("hosts", {}).values():
+                lines += [f"deprecation: {d}" for d in result.get("deprecations") or []]
+    return lines
 
 
 def run_tasks(
