@@ -1,4 +1,7 @@
-"""examples/awx/configure_awx.yml: the workflow graph is complete and every job template points at a project playbook."""
+"""examples/awx/configure_awx.yml: the workflow graph is complete and every job template points at a project playbook.
+
+The playbook holds the settings; the awx.awx tasks are in examples/awx/tasks/configure_awx.yml, which it includes.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,14 @@ import yaml
 from tests.support.paths import ROOT
 
 CONFIG = ROOT / "examples" / "awx" / "configure_awx.yml"
+TASKS = ROOT / "examples" / "awx" / "tasks" / "configure_awx.yml"
+AUTH_OPTIONS = {
+    "controller_host",
+    "controller_username",
+    "controller_password",
+    "controller_oauthtoken",
+    "validate_certs",
+}
 # AWX lists a project file as a playbook when a line matches this (awx/main/utils/ansible.py)
 AWX_PLAYBOOK_LINE = re.compile(r"^\s*?-?\s*?(?:hosts|include|import_playbook):\s*?.*?$", re.MULTILINE)
 
@@ -23,11 +34,23 @@ Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(n
 
 @pytest.fixture(scope="module")
 def play():
-    return yaml.load(CONFIG.read_text(), Loader=Loader)[0]
+    """The play, with the included tasks in place of the include."""
+    play = yaml.load(CONFIG.read_text(), Loader=Loader)[0]
+    includes = [t for t in play["tasks"] if "ansible.builtin.include_tasks" in t]
+    assert [t["ansible.builtin.include_tasks"] for t in includes] == ["tasks/configure_awx.yml"]
+    return {**play, "tasks": yaml.load(TASKS.read_text(), Loader=Loader)}
 
 
 def tasks_using(play, module):
     return [t[module] for t in play["tasks"] if module in t]
+
+
+def test_every_awx_task_gets_the_connection_options(play):
+    awx_tasks = [(name, args) for task in play["tasks"] for name, args in task.items() if name.startswith("awx.awx.")]
+    assert len(awx_tasks) > 20
+    for name, args in awx_tasks:
+        assert set(args) >= AUTH_OPTIONS, f"{name} lacks {sorted(AUTH_OPTIONS - set(args))}"
+    assert "module_defaults" not in yaml.load(CONFIG.read_text(), Loader=Loader)[0]
 
 
 def test_workflow_runs_ci_staging_approval_production_with_rollbacks(play):
