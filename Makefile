@@ -4,20 +4,34 @@ VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: pipeline test lint sanity unit integration molecule e2e bench bootstrap build-collection stop clean
+.PHONY: pipeline test lint galaxy sanity unit integration molecule e2e matrix bench bootstrap build-collection stop clean
 
 ## pipeline: run the pipeline on the bundled sample app with the embedded defaults
 pipeline:
 	@scripts/bootstrap.sh runtime
 	ansible-playbook pipeline.yml
 
-## test: the whole test suite (what CI runs)
+## test: the whole test suite on every supported ansible-core (what CI runs)
 test:
 	@scripts/bootstrap.sh test
+	@scripts/bootstrap.sh matrix
 	@scripts/test.sh all
 
-lint unit integration molecule e2e sanity:
+## lint ... e2e: one stage on the default ansible-core
+lint galaxy unit integration molecule e2e sanity:
 	@scripts/bootstrap.sh test
+	@scripts/test.sh $@
+
+## matrix: the sanity, integration and pipeline stages on each other supported ansible-core
+##   (one stage: make sanity-2.21, make integration-2.20, make pipeline-2.21)
+matrix:
+	@scripts/bootstrap.sh test
+	@scripts/bootstrap.sh matrix
+	@scripts/test.sh matrix
+
+sanity-% integration-% pipeline-%:
+	@scripts/bootstrap.sh test
+	@scripts/bootstrap.sh matrix $*
 	@scripts/test.sh $@
 
 ## bench: the benchmarks in benchmarks/ (not part of the test suite)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fail when a plugin imports ansible-core's private internals.
 
 The collection uses ansible-core's public plugin API only, so that it keeps working on every

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Generate roles/<role>/README.md from each role's meta/argument_specs.yml and meta/main.yml.
 
-    scripts/role_readmes.py           write every README that differs from what it generates
-    scripts/role_readmes.py --check   write nothing; exit 1 naming each stale or missing README
+    python scripts/role_readmes.py           write every README that differs from what it generates
+    python scripts/role_readmes.py --check   write nothing; exit 1 naming each stale or missing README
 
 A README says what the role does (the galaxy_info description and the main entry point's
 description), what it needs (meta/main.yml), its entry points, one table of variables per entry
@@ -452,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             relative = readme.relative_to(ROOT)
             if args.check:
                 state = "missing" if current is None else "stale"
-                stale.append(f"{relative} is {state}: run scripts/role_readmes.py")
+                stale.append(f"{relative} is {state}: run python scripts/role_readmes.py")
             else:
                 readme.write_text(wanted, encoding="utf-8")
                 print(f"wrote {relative}")

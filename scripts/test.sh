@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # the stage_* functions are called indirectly through run_stage
 # The test suite, stage by stage. `scripts/test.sh all` is what `make test` and CI run.
-#   lint         ruff (lint + format check), yamllint, ansible-lint (production profile)
-#   sanity       ansible-test sanity
-#   unit         tests/unit
-#   integration  tests/integration (real servers on 127.0.0.1, real ansible-playbook runs)
-#   molecule     every scenario under molecule/
-#   e2e          tests/e2e (the whole pipeline, the built collection)
+#   lint              ruff (lint + format check), yamllint, ansible-lint (production profile), the
+#                     public-API check of plugins/, the generated role READMEs are current
+#   galaxy            galaxy-importer (what Galaxy runs on an upload) on the built collection
+#   sanity            ansible-test sanity
+#   unit              tests/unit
+#   integration       tests/integration (real servers on 127.0.0.1, real ansible-playbook runs)
+#   molecule          every scenario under molecule/
+#   e2e               tests/e2e (the whole pipeline, the built collection)
+# and for each other supported ansible-core version V (scripts/matrix.sh), from its own virtualenv:
+#   sanity-V          ansible-test sanity of that version
+#   integration-V     the integration tests listed in tests/integration/matrix.txt
+#   pipeline-V        the whole pipeline twice (tests/e2e/test_pipeline_e2e.py)
+# The stages above run on the default virtualenv's ansible-core (.venv).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$root/ansible.cfg"
 export ANSIBLE_NOCOLOR=1 PY_COLORS=0
+
+# shellcheck source=matrix.sh source-path=SCRIPTDIR
+source "$root/scripts/matrix.sh"
+versions=()
+for entry in "${matrix[@]}"; do versions+=("${entry%%:*}"); done
 
 stage="${1:-all}"
 declare -a results=()
@@ -23,16 +35,59 @@ run_stage() {
   local start=$SECONDS rc=0
   printf '\n=== %s ===\n' "$name"
   "$@" || rc=$?
-  results+=("$(printf '%-12s %-6s %4ds' "$name" "$([ $rc -eq 0 ] && echo ok || echo FAILED)" $((SECONDS - start)))")
-  [ $rc -eq 0 ] || failed=1
+  # 77: the stage could not run here and says why (a skip, never under CI)
+  local status=ok
+  case $rc in 0) ;; 77) status=skipped ;; *) status=FAILED; failed=1 ;; esac
+  results+=("$(printf '%-16s %-8s %4ds' "$name" "$status" $((SECONDS - start)))")
+}
+
+in_ci() { case "${CI:-}" in true|1|yes) return 0 ;; *) return 1 ;; esac; }
+
+# matrix_venv VERSION: the virtualenv of that ansible-core version (scripts/bootstrap.sh matrix)
+matrix_venv() {
+  local dir="$root/.cache/venvs/ansible-$1"
+  if [ -x "$dir/bin/ansible-playbook" ]; then printf '%s\n' "$dir"; return 0; fi
+  echo "ansible-core $1: $dir is missing (scripts/bootstrap.sh matrix $1 makes it; it needs Python $(matrix_python "$1"))" >&2
+  in_ci && return 1
+  return 77
+}
+
+matrix_python() {
+  local entry
+  for entry in "${matrix[@]}"; do [ "${entry%%:*}" = "$1" ] && printf '%s\n' "${entry#*:}"; done
 }
 
 stage_lint() {
-  ruff check . && ruff format --check . && yamllint -s . && ansible-lint
+  ruff check . && ruff format --check . && yamllint -s . && ansible-lint &&
+    python scripts/check_public_api.py && python scripts/role_readmes.py --check
+}
+
+stage_galaxy() {
+  scripts/galaxy_import.sh
 }
 
 stage_sanity() {
   scripts/sanity.sh
+}
+
+stage_sanity_matrix() {
+  local venv rc=0
+  venv="$(matrix_venv "$1")" || return $?
+  scripts/sanity.sh --ansible-venv "$venv" || rc=$?
+  return "$rc"
+}
+
+stage_integration_matrix() {
+  local venv ids
+  venv="$(matrix_venv "$1")" || return $?
+  mapfile -t ids < <(grep -v '^[[:space:]]*\(#\|$\)' tests/integration/matrix.txt)
+  PATH="$venv/bin:$PATH" "$venv/bin/python" -m pytest "${ids[@]}" -q -p no:cacheprovider -n 2 --dist loadfile
+}
+
+stage_pipeline_matrix() {
+  local venv
+  venv="$(matrix_venv "$1")" || return $?
+  PATH="$venv/bin:$PATH" "$venv/bin/python" -m pytest tests/e2e/test_pipeline_e2e.py -q -p no:cacheprovider
 }
 
 stage_unit() {
@@ -60,13 +115,33 @@ stage_e2e() {
   python -m pytest tests/e2e -q -p no:cacheprovider
 }
 
+run_named() {
+  local name="$1" version
+  case "$name" in
+    lint|galaxy|sanity|unit|integration|molecule|e2e) run_stage "$name" "stage_$name" ;;
+    sanity-*|integration-*|pipeline-*)
+      version="${name#*-}"
+      if [ -z "$(matrix_python "$version")" ]; then
+        echo "scripts/test.sh: ansible-core $version is not in the test matrix (scripts/matrix.sh): ${versions[*]}" >&2; exit 2
+      fi
+      run_stage "$name" "stage_${name%%-*}_matrix" "$version" ;;
+    *)
+      echo "usage: scripts/test.sh [all|matrix|lint|galaxy|sanity|unit|integration|molecule|e2e|{sanity,integration,pipeline}-{${versions[*]}}]" >&2
+      exit 2 ;;
+  esac
+}
+
+matrix_stages() {
+  local v
+  for v in "${versions[@]}"; do run_named "sanity-$v"; run_named "integration-$v"; run_named "pipeline-$v"; done
+}
+
 case "$stage" in
   all)
-    for s in lint sanity unit integration molecule e2e; do run_stage "$s" "stage_$s"; done ;;
-  lint|sanity|unit|integration|molecule|e2e)
-    run_stage "$stage" "stage_$stage" ;;
-  *)
-    echo "usage: scripts/test.sh [all|lint|sanity|unit|integration|molecule|e2e]" >&2; exit 2 ;;
+    for s in lint galaxy sanity unit integration molecule e2e; do run_named "$s"; done
+    matrix_stages ;;
+  matrix) matrix_stages ;;
+  *) run_named "$stage" ;;
 esac
 
 printf '\n=== summary ===\n'

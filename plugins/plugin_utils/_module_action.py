@@ -82,8 +82,8 @@ class ModuleAction(ActionBase):
 
     def _module_import_path(self) -> str:
         """``...plugins.action.<name>`` -> ``...plugins.modules.<name>``: the module this plugin belongs to."""
-        package, _, name = self._plugin_module().rpartition(".")
-        return f"{package.rpartition('.')[0]}.modules.{name}"
+        package, name = self._plugin_module().rsplit(".", 1)
+        return f"{package.rsplit('.', 1)[0]}.modules.{name}"
 
     def _module_fqcn(self) -> str:
         return "conveyor.cicd." + self._plugin_module().rpartition(".")[2]

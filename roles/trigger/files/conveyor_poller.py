@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: conveyor.cicd contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run a command (the pipeline) when the HEAD of a tracked git branch changes.

@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Copyright: conveyor.cicd contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test-only module: returns the given ``result`` keys (and fails when ``fail`` is true).
