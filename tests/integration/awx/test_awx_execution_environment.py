@@ -46,7 +46,7 @@ def test_containerfile_builds_from_the_base_image_with_the_requirement_files(con
     assert "COPY _build/requirements.txt requirements.txt" in containerfile
     assert "COPY _build/bindep.txt bindep.txt" in containerfile
     assert "ansible-galaxy collection install" in containerfile and "-r requirements.yml" in containerfile
-    assert "ansible-core>=2.19,<2.20" in containerfile
+    assert "ansible-core>=2.21,<2.22" in containerfile
 
 
 def test_build_context_carries_the_collection_requirements(context):
