@@ -61,7 +61,7 @@ class ModuleAction(ActionBase):
         why_not = self._controller_refusal(task_vars)
         if why_not is None:
             display.vvv(f"conveyor.cicd: {self._task.action} runs its engine in the controller")
-            result.update(self._run_in_controller())
+            result.update(self._run_in_controller(task_vars))
             return result
         display.vvvv(f"conveyor.cicd: {self._task.action} runs as a module ({why_not})")
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
@@ -127,7 +127,7 @@ class ModuleAction(ActionBase):
 
     # -- the run -----------------------------------------------------------------------------------
 
-    def _run_in_controller(self) -> dict:
+    def _run_in_controller(self, task_vars: dict) -> dict:
         try:
             module = importlib.import_module(self._module_import_path())
         except ImportError as exc:  # a library the module needs is missing: say which
@@ -152,7 +152,10 @@ class ModuleAction(ActionBase):
                 no_log_values=no_log_values,
             )
             result = call_engine(module.run, call)
-        result.setdefault("invocation", {"module_args": params})  # as AnsibleModule reports it
+        if _injects_invocation(task_vars):  # as AnsibleModule reports it on this ansible-core
+            result.setdefault("invocation", {"module_args": params})
+        else:
+            result.pop("invocation", None)
         result = remove_values(result, call.no_log_values)
         for warning in remove_values(call.warnings, call.no_log_values):
             display.warning(warning)
@@ -220,3 +223,12 @@ def _environment(extra: dict[str, str]):
         os.environ.update(saved)
         with contextlib.suppress(OSError):
             os.chdir(saved_cwd)
+
+
+def _injects_invocation(task_vars: Mapping) -> bool:
+    """Whether a module result carries ``invocation``: always before ansible-core 2.21, since then only
+    with the ``inject_invocation`` setting (false by default)."""
+    try:
+        return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars))
+    except AnsibleError:  # no such setting: ansible-core 2.20 or older
+        return True
