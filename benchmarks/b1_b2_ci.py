@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import ANSIBLE_CORE, results_path  # benchmarks/_results.py
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "examples" / "sample_app"
 VENV_BIN = Path(sys.executable).parent
@@ -105,6 +107,7 @@ def main() -> None:
     b2 = med["playbook_rerun"] / med["playbook_cold"]
     result = {
         "benchmark": "B1/B2 CI stages",
+        "ansible_core": ANSIBLE_CORE,
         "rounds": args.rounds,
         "cpus": os.cpu_count(),
         "seconds": rows,
@@ -114,8 +117,9 @@ def main() -> None:
         "b2_ratio_rerun_vs_cold": round(b2, 3),
         "b2_target": 0.15,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    results = results_path(RESULTS)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=2) + "\n")
     print("| contender | median s | runs (s) |\n|---|---:|---|")
     for key, label in (
         ("shell", "plain shell script"),

@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 import yaml
+from _results import ANSIBLE_CORE, results_path  # benchmarks/_results.py
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "examples" / "sample_app"
@@ -693,10 +694,10 @@ def run_benchmark() -> None:
         "results go to results/b7_pipeline-<strategy>.json",
     )
     args = parser.parse_args()
-    results = RESULTS
+    results = results_path(RESULTS)
     if args.strategy:
         os.environ["ANSIBLE_STRATEGY"] = args.strategy
-        results = RESULTS.with_name(f"b7_pipeline-{args.strategy.rsplit('.', 1)[-1]}.json")
+        results = results.with_name(f"{results.stem}-{args.strategy.rsplit('.', 1)[-1]}.json")
     rows = {"shell": [], "playbook_first": [], "playbook_rerun": []}
     breakdown = {"shell": [], "playbook_first": [], "playbook_rerun": []}
     cleanup = []
@@ -710,6 +711,7 @@ def run_benchmark() -> None:
     result = {
         "benchmark": "B7 full pipeline",
         "strategy": args.strategy or "linear (ansible.cfg default)",
+        "ansible_core": ANSIBLE_CORE,
         "rounds": args.rounds,
         "cpus": os.cpu_count(),
         "seconds": rows,

@@ -20,7 +20,7 @@ import time
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._files import atomic_write_bytes
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, spawn
-from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive, read_pid
+from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive, read_pid, stop_pid
 
 STATES = ("started", "stopped", "restarted", "reloaded")
 _GRACE = 1.0  # seconds a process without a port must survive to count as started
@@ -58,22 +58,6 @@ def _log_tail(path: str, lines: int = 3) -> str:
         return ""
     tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
     return f": {' | '.join(tail)}" if tail else ""
-
-
-def stop_pid(pid: int, pid_file: str, timeout: float) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if pid_alive(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        while pid_alive(pid) and time.monotonic() < deadline + 5:
-            time.sleep(0.05)
-    with contextlib.suppress(FileNotFoundError):
-        if read_pid(pid_file) == pid:
-            os.unlink(pid_file)
 
 
 def _check(spec: dict) -> dict:

@@ -78,6 +78,26 @@ def read_pid(path: str | None) -> int | None:
     return int(text) if text.isdigit() and int(text) > 0 else None
 
 
+def stop_pid(pid: int, pid_file: str | None, timeout: float, terminate: bool = True) -> None:
+    """Stop process ``pid``: SIGTERM (unless ``terminate`` is false: something else asked it to stop),
+    up to ``timeout`` seconds for it to exit, then SIGKILL; remove ``pid_file`` when it still names it."""
+    if terminate:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        while pid_alive(pid) and time.monotonic() < deadline + 5:
+            time.sleep(0.02)
+    if pid_file:
+        with contextlib.suppress(FileNotFoundError):
+            if read_pid(pid_file) == pid:
+                os.unlink(pid_file)
+
+
 class Service:
     """No service: nothing to restart."""
 
@@ -194,20 +214,8 @@ class CommandService(Service):
         pid = read_pid(self.pid_file)
         if pid is None or not pid_alive(pid):
             return
-        if not stop:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + float(self.spec["stop_timeout"])
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if pid_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            while pid_alive(pid) and time.monotonic() < deadline + 5:
-                time.sleep(0.02)
-        with contextlib.suppress(FileNotFoundError):
-            if read_pid(self.pid_file) == pid:
-                os.unlink(self.pid_file)
+        # with a stop command, that asked it to stop: wait for it, then kill what is left
+        stop_pid(pid, self.pid_file, float(self.spec["stop_timeout"]), terminate=not stop)
 
     def restart(self, release_path: str) -> None:
         self.stop()
