@@ -67,6 +67,22 @@ def test_failing_canary_is_rolled_back_and_the_rest_is_not_deployed(env, release
     assert "app3" not in bad.stats or bad.stats["app3"]["changed"] == 0
 
 
+def test_a_canary_failing_a_gate_after_the_switch_is_rolled_back_to_the_previous_release(env, releases):
+    """The canary's own health check passes; an extra gate after the switch fails: the rescue rolls it back."""
+    repo = env["state"] / "artifacts" / "staging"
+    for version in ("1.0.0", "2.0.0"):
+        publish(repo, NAME, version, releases[version])
+    assert deploy(env, "production", "1.0.0", deploy_strategy="canary").rc == 0
+    gate = env["tmp"] / "failing_gate.yml"
+    gate.write_text("- name: A gate that refuses\n  ansible.builtin.fail:\n    msg: the error rate is too high\n")
+    bad = deploy(env, "production", "2.0.0", deploy_strategy="canary", deploy_canary_gate_tasks=str(gate))
+    assert bad.rc != 0
+    assert "the error rate is too high" in bad.output
+    assert "it was rolled back to 1.0.0" in bad.output, bad.output
+    assert version_on(env, "app2") == "1.0.0"
+    assert version_on(env, "app3") == "1.0.0"
+
+
 def test_rollback_playbook_goes_back_one_release(env, releases):
     repo = env["state"] / "artifacts" / "staging"
     for version in ("1.0.0", "2.0.0"):
