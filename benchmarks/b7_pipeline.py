@@ -407,8 +407,15 @@ def run_timed(argv, extra_env=None, **kwargs) -> tuple[float, str]:
     return elapsed, proc.stdout
 
 
+# extra variables for every pipeline run (--module-processes: conveyor_in_process=false)
+EXTRA_VARS: dict = {}
+
+
 def playbook(inventory: Path) -> tuple[float, str]:
-    return run_timed([str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "pipeline.yml")])
+    argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "pipeline.yml")]
+    if EXTRA_VARS:
+        argv += ["-e", json.dumps(EXTRA_VARS)]
+    return run_timed(argv)
 
 
 def shell(app: Path, state: Path, rules: Path, ports: dict) -> float:
@@ -693,8 +700,17 @@ def run_benchmark() -> None:
         help="run the pipeline with this strategy (ANSIBLE_STRATEGY), e.g. conveyor.cicd.mitogen_linear; "
         "results go to results/b7_pipeline-<strategy>.json",
     )
+    parser.add_argument(
+        "--module-processes",
+        action="store_true",
+        help="run every conveyor.cicd module as a module process (conveyor_in_process=false), to measure what "
+        "running the engine in the controller saves; results go to results/b7_pipeline-module-processes.json",
+    )
     args = parser.parse_args()
     results = results_path(RESULTS)
+    if args.module_processes:
+        EXTRA_VARS["conveyor_in_process"] = False
+        results = results.with_name(f"{results.stem}-module-processes.json")
     if args.strategy:
         os.environ["ANSIBLE_STRATEGY"] = args.strategy
         results = results.with_name(f"{results.stem}-{args.strategy.rsplit('.', 1)[-1]}.json")
@@ -712,6 +728,7 @@ def run_benchmark() -> None:
         "benchmark": "B7 full pipeline",
         "strategy": args.strategy or "linear (ansible.cfg default)",
         "ansible_core": ANSIBLE_CORE,
+        "extra_vars": EXTRA_VARS,
         "rounds": args.rounds,
         "cpus": os.cpu_count(),
         "seconds": rows,
