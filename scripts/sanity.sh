@@ -33,12 +33,17 @@ PY
 cache_dir="$HOME/.ansible/test/cache"
 cache="$cache_dir/get_pip_${pip_version//./_}.py"
 mkdir -p "$cache_dir"
+# (written through a temporary name and renamed, so that sanity runs of two versions can run at once)
 if ! cmp -s "$root/tests/sanity/get_pip_standin.py" "$cache" 2>/dev/null; then
-  cp "$root/tests/sanity/get_pip_standin.py" "$cache"
+  cp "$root/tests/sanity/get_pip_standin.py" "$cache.$$.tmp" && mv -f "$cache.$$.tmp" "$cache"
 fi
-if [ ! -f "$cache_dir/pip-$pip_version-py3-none-any.whl" ]; then
+wheel="pip-$pip_version-py3-none-any.whl"
+if [ ! -f "$cache_dir/$wheel" ]; then
+  download="$(mktemp -d "$cache_dir/.pip-download.XXXXXX")"
   "$python" -m pip download -q --disable-pip-version-check --no-deps --only-binary :all: \
-    -d "$cache_dir" "pip==$pip_version" 2> >(grep -v "^WARNING: Location" >&2)
+    -d "$download" "pip==$pip_version" 2> >(grep -v "^WARNING: Location" >&2)
+  mv -f "$download/$wheel" "$cache_dir/$wheel"
+  rm -rf "$download"
 fi
 # ansible-test resolves the working directory physically, so it gets a copy of the
 # files git would list (tracked and not ignored), refreshed on every run; one copy per

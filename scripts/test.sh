@@ -11,6 +11,8 @@
 #   e2e               tests/e2e (the whole pipeline, the built collection)
 # and for each other supported ansible-core version V (scripts/matrix.sh), from its own virtualenv:
 #   sanity-V          ansible-test sanity of that version
+# galaxy and sanity run at once, and so do the sanity stages of the other versions: each uses
+# about one core.
 #   integration-V     the integration tests listed in tests/integration/matrix.txt
 #   pipeline-V        the whole pipeline twice (tests/e2e/test_pipeline_e2e.py)
 # The stages above run on the default virtualenv's ansible-core (.venv).
@@ -30,15 +32,20 @@ stage="${1:-all}"
 declare -a results=()
 failed=0
 
+# record NAME RC SECONDS: a stage's line in the summary
+record() {
+  # 77: the stage could not run here and says why (a skip, never under CI)
+  local status=ok
+  case $2 in 0) ;; 77) status=skipped ;; *) status=FAILED; failed=1 ;; esac
+  results+=("$(printf '%-16s %-8s %4ds' "$1" "$status" "$3")")
+}
+
 run_stage() {
   local name="$1"; shift
   local start=$SECONDS rc=0
   printf '\n=== %s ===\n' "$name"
   "$@" || rc=$?
-  # 77: the stage could not run here and says why (a skip, never under CI)
-  local status=ok
-  case $rc in 0) ;; 77) status=skipped ;; *) status=FAILED; failed=1 ;; esac
-  results+=("$(printf '%-16s %-8s %4ds' "$name" "$status" $((SECONDS - start)))")
+  record "$name" "$rc" $((SECONDS - start))
 }
 
 in_ci() { case "${CI:-}" in true|1|yes) return 0 ;; *) return 1 ;; esac; }
@@ -115,30 +122,65 @@ stage_e2e() {
   python -m pytest tests/e2e -q -p no:cacheprovider
 }
 
-run_named() {
+# stage_command NAME: sets cmd to the function call that runs stage NAME
+stage_command() {
   local name="$1" version
   case "$name" in
-    lint|galaxy|sanity|unit|integration|molecule|e2e) run_stage "$name" "stage_$name" ;;
+    lint|galaxy|sanity|unit|integration|molecule|e2e) cmd=("stage_$name") ;;
     sanity-*|integration-*|pipeline-*)
       version="${name#*-}"
       if [ -z "$(matrix_python "$version")" ]; then
         echo "scripts/test.sh: ansible-core $version is not in the test matrix (scripts/matrix.sh): ${versions[*]}" >&2; exit 2
       fi
-      run_stage "$name" "stage_${name%%-*}_matrix" "$version" ;;
+      cmd=("stage_${name%%-*}_matrix" "$version") ;;
     *)
       echo "usage: scripts/test.sh [all|matrix|lint|galaxy|sanity|unit|integration|molecule|e2e|{sanity,integration,pipeline}-{${versions[*]}}]" >&2
       exit 2 ;;
   esac
 }
 
+run_named() {
+  local -a cmd
+  stage_command "$1"
+  run_stage "$1" "${cmd[@]}"
+}
+
+# run_together NAME...: stages that each use about one core, run at once; their output is printed
+# one stage after the other when all have ended
+run_together() {
+  local logs name i=0 rc seconds
+  local -a cmd pids=()
+  logs="$(mktemp -d)"
+  for name in "$@"; do
+    stage_command "$name"
+    ( start=$SECONDS; rc=0; "${cmd[@]}" > "$logs/$i.out" 2>&1 || rc=$?; echo "$rc $((SECONDS - start))" > "$logs/$i.rc" ) &
+    pids+=("$!"); i=$((i + 1))
+  done
+  wait "${pids[@]}" || true
+  i=0
+  for name in "$@"; do
+    printf '\n=== %s ===\n' "$name"
+    cat "$logs/$i.out"
+    read -r rc seconds < "$logs/$i.rc" || { rc=1; seconds=0; }
+    record "$name" "$rc" "$seconds"
+    i=$((i + 1))
+  done
+  rm -rf "$logs"
+}
+
 matrix_stages() {
   local v
-  for v in "${versions[@]}"; do run_named "sanity-$v"; run_named "integration-$v"; run_named "pipeline-$v"; done
+  local -a sanity=()
+  for v in "${versions[@]}"; do sanity+=("sanity-$v"); done
+  run_together "${sanity[@]}"
+  for v in "${versions[@]}"; do run_named "integration-$v"; run_named "pipeline-$v"; done
 }
 
 case "$stage" in
   all)
-    for s in lint galaxy sanity unit integration molecule e2e; do run_named "$s"; done
+    run_named lint
+    run_together galaxy sanity
+    for s in unit integration molecule e2e; do run_named "$s"; done
     matrix_stages ;;
   matrix) matrix_stages ;;
   *) run_named "$stage" ;;
