@@ -7,7 +7,10 @@ Commands never go through a shell. Output (stdout and stderr, interleaved) strea
 kept in memory, so a chatty build cannot exhaust memory.
 
 This is the one place where the collection starts processes (``run``, ``run_capture``, and
-``spawn`` for services that outlive the task).
+``spawn`` for services that outlive the task). It calls ``subprocess`` itself, not
+``AnsibleModule.run_command``: it streams output to a log file, enforces timeouts by killing the
+process group and starts detached services, none of which ``run_command`` does, and the engine
+also runs without an ``AnsibleModule`` (the callback, the inventory plugin, the action plugins).
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ def run(
     try:
         with open(log_path, "ab" if append_log else "wb") as log:
             try:
-                proc = subprocess.Popen(
+                proc = subprocess.Popen(  # pylint: disable=ansible-bad-function  # see the module docstring
                     argv,
                     cwd=cwd,
                     env=full_env,
@@ -174,7 +177,7 @@ def run_capture(argv, cwd=None, env=None, timeout=None, inherit_env: bool = True
             f"'{argv[0]}' was not found on PATH: install it or give its full path", binary=argv[0]
         )
     try:
-        proc = subprocess.run(
+        proc = subprocess.run(  # pylint: disable=ansible-bad-function  # see the module docstring
             argv,
             cwd=cwd,
             env=full_env,
@@ -193,7 +196,7 @@ def spawn(argv, cwd: str | None, env: dict, log) -> subprocess.Popen:
     """Start argv detached (its own session, stdin from /dev/null, stdout and stderr to the open binary
     file ``log``) and return at once: for services that keep running after the task. ``env`` is the
     whole environment. Raises OSError when the program cannot be started."""
-    return subprocess.Popen(
+    return subprocess.Popen(  # pylint: disable=ansible-bad-function  # see the module docstring
         validate_argv(argv),
         cwd=cwd,
         env=env,
