@@ -106,17 +106,16 @@ find_python() {
 if [ "$profile" = matrix ]; then
   shift
   wanted=("$@")
-  [ "${#wanted[@]}" -gt 0 ] || for entry in "${matrix[@]}"; do wanted+=("${entry%%:*}"); done
+  [ "${#wanted[@]}" -gt 0 ] || wanted=("${versions[@]}")
   for version in "${wanted[@]}"; do
-    py_minor=""
-    for entry in "${matrix[@]}"; do [ "${entry%%:*}" = "$version" ] && py_minor="${entry#*:}"; done
+    py_minor="$(matrix_python "$version")"
     if [ -z "$py_minor" ]; then
       log "ansible-core $version is not in the test matrix (scripts/matrix.sh): ${matrix[*]}"; exit 2
     fi
     dir="$root/.cache/venvs/ansible-$version"
     if ! interpreter="$(find_python "$py_minor" "$version")"; then
       # under CI every supported version must run; elsewhere its test stages report it skipped
-      case "${CI:-}" in true|1|yes) exit 1 ;; esac
+      in_ci && exit 1
       log "ansible-core $version: no virtualenv, its test stages are skipped"; continue
     fi
     # a virtualenv left from another Python is made again
