@@ -358,7 +358,11 @@ def _example_playbook(role: str, specs: dict[str, Any]) -> list[str]:
 def _requirements(meta: dict[str, Any]) -> list[str]:
     info = meta.get("galaxy_info") or {}
     lines = []
-    if info.get("min_ansible_version"):
+    # the collection's requires_ansible is what is tested; a role's min_ansible_version only its floor
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text()) or {}
+    if runtime.get("requires_ansible"):
+        lines.append(f"- ansible-core `{runtime['requires_ansible']}` (the collection's `requires_ansible`).")
+    elif info.get("min_ansible_version"):
         lines.append(f"- ansible-core {info['min_ansible_version']} or later.")
     platforms = []
     for platform in info.get("platforms") or []:
