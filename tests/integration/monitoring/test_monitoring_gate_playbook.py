@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -41,9 +42,10 @@ class Traffic:
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self):
-        for _round in range(200):
-            if self.stop.wait(0.1):
-                return
+        # Bounded by time, not by rounds: a slow playbook start must not outlast the traffic,
+        # or the rates turn into 0/0 and the gate sees no data.
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not self.stop.wait(0.1):
             for port in self.ports:
                 generate_traffic(port, 2)
 
