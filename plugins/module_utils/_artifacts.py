@@ -21,6 +21,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store impo
     open_store,
     public_url,
 )
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_bytes
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_bytes, sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 
@@ -345,7 +346,10 @@ def fetch(
     for item in wanted:
         path = os.path.join(dest, item["name"])
         if not (
-            os.path.isfile(path) and os.path.getsize(path) == int(item["size"]) and sha256_file(path) == item["sha256"]
+            os.path.isfile(path)
+            and not os.path.islink(path)
+            and os.path.getsize(path) == int(item["size"])
+            and sha256_file(path) == item["sha256"]
         ):
             downloaded.append(item["name"])
             if not check_mode:
@@ -355,12 +359,12 @@ def fetch(
     if write_manifest:
         manifest_path = os.path.join(dest, manifest_file(name, version))
         current = None
-        if os.path.isfile(manifest_path):
+        if os.path.isfile(manifest_path) and not os.path.islink(manifest_path):
             current = sha256_file(manifest_path)
         if current != sha256_bytes(data):
             downloaded.append(manifest_file(name, version))
             if not check_mode:
-                _write_atomic(manifest_path, data, mode)
+                atomic_write_bytes(manifest_path, data, mode)
     return dict(
         changed=bool(downloaded),
         name=name,
@@ -372,21 +376,6 @@ def fetch(
         manifest=manifest,
         manifest_path=manifest_path,
     )
-
-
-def _write_atomic(path: str, data: bytes, mode: int) -> None:
-    temp = f"{path}.{os.getpid()}.part"
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
 
 
 # --- promote ----------------------------------------------------------------------------------

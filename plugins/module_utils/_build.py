@@ -9,6 +9,7 @@ import shutil
 import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils import _process
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_copy, existing_mode
 from ansible_collections.conveyor.cicd.plugins.module_utils._cache import TreeCache, cache_key, inputs_digest
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import file_record, sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
@@ -54,10 +55,9 @@ def _restore(cache: TreeCache, key: str, chdir: str, outputs: list[dict]) -> lis
         target = os.path.join(chdir, item["path"])
         if os.path.isfile(target) and sha256_file(target) == item["sha256"]:
             continue
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        tmp = target + ".conveyor-restore"
-        shutil.copy2(cache.file_path(key, item["path"]), tmp)
-        os.replace(tmp, target)
+        source = cache.file_path(key, item["path"])
+        atomic_copy(source, target, existing_mode(source))
+        shutil.copystat(source, target)  # the times too, as the build left them
         restored.append(item["path"])
     return restored
 

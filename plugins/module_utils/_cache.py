@@ -8,8 +8,9 @@ import os
 import shutil
 import tempfile
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_json
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import files_digest, sha256_value
-from ansible_collections.conveyor.cicd.plugins.module_utils._files import atomic_write_json, read_json, select_files
+from ansible_collections.conveyor.cicd.plugins.module_utils._files import read_json, select_files
 
 KEY_VERSION = 1  # bump when the key recipe changes, so old entries stop matching
 

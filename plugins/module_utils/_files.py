@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
@@ -114,27 +113,6 @@ def snapshot(root: str, relpaths) -> dict[str, str]:
         if os.path.isfile(full):
             out[rel] = sha256_file(full)
     return out
-
-
-def atomic_write_bytes(path: str, data: bytes, mode: int = 0o644) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_json(path: str, value) -> None:
-    atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def read_json(path: str, default=None):

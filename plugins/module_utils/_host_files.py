@@ -17,6 +17,7 @@ import shutil
 import stat
 import tempfile
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_output
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import run_capture
 
@@ -147,7 +148,6 @@ def ensure_file(spec: dict, check_mode: bool) -> tuple[dict, dict | None]:
         }
     validate = spec.get("validate") or []
     if content_changed:
-        directory = os.path.dirname(os.path.abspath(path))
         if check_mode:
             if validate:  # the same check a real run makes, on a copy outside the destination
                 scratch = tempfile.mkdtemp(prefix="conveyor-validate-")
@@ -156,18 +156,13 @@ def ensure_file(spec: dict, check_mode: bool) -> tuple[dict, dict | None]:
                 finally:
                     shutil.rmtree(scratch, ignore_errors=True)
         else:
-            os.makedirs(directory, exist_ok=True)
-            tmp = _write_candidate(directory, data)
-            try:
+            keep = stat.S_IMODE(st.st_mode) if st is not None else 0o644
+            owner = (uid, gid) if uid != -1 or gid != -1 else None
+            with atomic_output(path, mode if mode is not None else keep, owner=owner) as out:
+                out.write(data)
                 if validate:
-                    _validate(validate, tmp, path)
-                keep = stat.S_IMODE(st.st_mode) if st is not None else 0o644
-                _apply_attributes(tmp, mode if mode is not None else keep, uid, gid)
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+                    out.file.flush()
+                    _validate(validate, out.temp_path, path)
     elif changes and not check_mode:
         _apply_attributes(path, mode, uid, gid)
     return {"path": path, "changed": bool(changes), "changes": changes}, diff

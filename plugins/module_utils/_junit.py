@@ -8,8 +8,8 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_bytes
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
-from ansible_collections.conveyor.cicd.plugins.module_utils._files import atomic_write_bytes
 
 MESSAGE_LIMIT = 500
 

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._archive import (
@@ -27,6 +26,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._archive import (
     archive_name,
     pack,
 )
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_output, write_if_changed
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import run_capture
 
@@ -305,29 +305,9 @@ def _read_text(path: str) -> str | None:
         return None
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_text(path: str, text: str, check_mode: bool) -> bool:
     """Atomically write ``text`` unless the file already holds it; True when it changed (or would)."""
-    if not os.path.islink(path) and _read_text(path) == text:
-        return False
-    if check_mode:
-        return True
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return True
+    return write_if_changed(path, text.encode("utf-8"), check_mode)
 
 
 def _sha256_of(path: str) -> tuple[str, int]:
@@ -348,23 +328,13 @@ def copy_artifact(source: str, dest: str, check_mode: bool) -> dict:
         same = _sha256_of(dest)[0] == sha
     if same or check_mode:
         return {"sha256": sha, "size": size, "changed": not same}
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".tmp", dir=os.path.dirname(dest))
-    try:
-        digest = hashlib.sha256()
-        size = 0
-        with os.fdopen(fd, "wb") as target, open(source, "rb") as handle:
-            for block in iter(lambda: handle.read(CHUNK), b""):
-                digest.update(block)
-                size += len(block)
-                target.write(block)
-            target.flush()
-            os.fsync(target.fileno())
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    digest = hashlib.sha256()
+    size = 0
+    with atomic_output(dest) as out, open(source, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+            size += len(block)
+            out.write(block)
     return {"sha256": digest.hexdigest(), "size": size, "changed": True}
 
 

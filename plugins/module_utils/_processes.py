@@ -17,8 +17,8 @@ import signal
 import socket
 import time
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_bytes
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
-from ansible_collections.conveyor.cicd.plugins.module_utils._files import atomic_write_bytes
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, spawn
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive, read_pid, stop_pid
 

@@ -12,10 +12,10 @@ import datetime
 import os
 import posixpath
 import re
-import tempfile
 from dataclasses import dataclass, field
 
 from ansible_collections.conveyor.cicd.plugins.module_utils import _changelog
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_text, existing_mode
 from ansible_collections.conveyor.cicd.plugins.module_utils._commits import counted
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, MissingDependencyError
 from ansible_collections.conveyor.cicd.plugins.module_utils._git import Git
@@ -362,22 +362,6 @@ def planned_files(ctx: ReleaseContext, plan: Plan) -> list[tuple[str, str | None
     return changes
 
 
-def _write_atomic(path: str, text: str) -> None:
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=".release-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _result(plan: Plan, **extra) -> dict:
     return {
         "version": plan.version,
@@ -452,7 +436,8 @@ def prepare_release(params: dict, check_mode: bool = False, want_diff: bool = Fa
     written = []
     try:
         for rel, old, new in changes:
-            _write_atomic(os.path.join(git.cwd, rel), new)
+            path = os.path.join(git.cwd, rel)
+            atomic_write_text(path, new, existing_mode(path, 0o644))
             written.append((rel, old))
         commit = git.commit_files(message, [rel for rel, _o, _n in changes]) if changes else git.head()
     except BaseException:
@@ -463,7 +448,7 @@ def prepare_release(params: dict, check_mode: bool = False, want_diff: bool = Fa
             if old is None:
                 os.unlink(path)
             else:
-                _write_atomic(path, old)
+                atomic_write_text(path, old, existing_mode(path, 0o644))
         raise
     git.tag_annotated(
         plan.tag, _render(params.get("tag_message") or "Release {version}", version=plan.version, tag=plan.tag)

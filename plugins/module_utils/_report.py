@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import write_if_changed
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._events import (
     BAND_DESCRIPTIONS,
@@ -349,25 +349,4 @@ def write_report(dest: str, content: str, check_mode: bool = False) -> bool:
     dest = os.path.abspath(os.path.expanduser(dest))
     if os.path.isdir(dest):
         raise ConfigurationError(f"dest {dest} is a directory: give the path of the HTML file to write")
-    data = content.encode("utf-8")
-    try:
-        with open(dest, "rb") as handle:
-            if handle.read() == data:
-                return False
-    except FileNotFoundError:
-        pass
-    if check_mode:
-        return True
-    directory = os.path.dirname(dest)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return True
+    return write_if_changed(dest, content.encode("utf-8"), check_mode, 0o644)

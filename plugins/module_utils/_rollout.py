@@ -35,6 +35,12 @@ import tempfile
 import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._archive import safe_unpack
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import (
+    LINK_TEMP_MARK,
+    atomic_symlink,
+    atomic_write_json,
+    fsync_dir,
+)
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._health import check as health_check
@@ -117,29 +123,8 @@ def read_state(layout: Layout) -> dict:
 
 
 def write_state(layout: Layout, state: dict) -> None:
-    """Temporary file, fsync, rename, fsync of the directory: the state file is old or new, never torn."""
-    data = json.dumps(state, indent=2, sort_keys=True).encode() + b"\n"
-    fd, temp = tempfile.mkstemp(prefix=".releases.json.", dir=layout.root)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, layout.state_file)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    _fsync_dir(layout.root)
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Written whole (temporary file, fsync, rename, folder fsync): the state file is old or new, never torn."""
+    atomic_write_json(layout.state_file, state, 0o644)
 
 
 def now() -> str:
@@ -165,17 +150,15 @@ def ordered(state: dict) -> list[dict]:
 # --- the symlink ----------------------------------------------------------------------------------
 def switch_symlink(link: str, target: str) -> None:
     """Point ``link`` at ``target`` atomically: a new symlink under a temporary name, then rename."""
-    temp = f"{link}.tmp-{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(temp)
-    os.symlink(target, temp)
+    atomic_symlink(target, link, before_replace=_pause_in_switch)
+
+
+def _pause_in_switch() -> None:
     pause = os.environ.get(PAUSE_IN_SWITCH_ENV)
     if pause:
         with open(pause, "w", encoding="utf-8") as handle:
             handle.write(str(os.getpid()))
         time.sleep(60)
-    os.replace(temp, link)
-    _fsync_dir(os.path.dirname(link))
 
 
 def current_release(layout: Layout) -> str | None:
@@ -227,7 +210,7 @@ def repair(layout: Layout, state: dict, check_mode: bool = False) -> tuple[dict,
             notes.append(f"removed unfinished work in {os.path.basename(leftover)}/")
             if not check_mode:
                 shutil.rmtree(leftover, ignore_errors=True)
-    prefix = os.path.basename(layout.current) + ".tmp-"
+    prefix = os.path.basename(layout.current) + LINK_TEMP_MARK
     for name in os.listdir(layout.root) if os.path.isdir(layout.root) else []:
         if name.startswith(prefix) and os.path.islink(os.path.join(layout.root, name)):
             notes.append(f"removed temporary link {name}")
@@ -647,7 +630,7 @@ class Rollout:
         record.update(status="pending", seq=_next_seq(state))
         write_state(self.layout, state)
         os.rename(staged, self.layout.release(release_id))
-        _fsync_dir(self.layout.releases)
+        fsync_dir(self.layout.releases)
         shutil.rmtree(self.layout.staging, ignore_errors=True)
 
     def _undo(self, state: dict, release_id: str, live: str | None, error: ConveyorError) -> None:

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import time
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import write_if_changed
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     CommandError,
     ConfigurationError,
@@ -152,18 +153,9 @@ class SystemdService(Service):
         target = os.path.join(self.spec["unit_dir"], self.spec["unit"])
         with open(source, "rb") as handle:
             content = handle.read()
-        try:
-            with open(target, "rb") as handle:
-                if handle.read() == content:
-                    return False
-        except OSError:
-            pass
+        if not write_if_changed(target, content, check_mode, 0o644):
+            return False
         if not check_mode:
-            temp = f"{target}.conveyor-tmp"
-            with open(temp, "wb") as handle:
-                handle.write(content)
-            os.chmod(temp, 0o644)
-            os.replace(temp, target)
             self._systemctl("daemon-reload")
         return True
 

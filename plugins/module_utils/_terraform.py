@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import zipfile
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_copy
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     CommandError,
     ConfigurationError,
@@ -587,10 +588,8 @@ def provision(
 
         if state == "planned":
             if not check_mode:
-                os.makedirs(os.path.dirname(plan_path), exist_ok=True)
-                staged = f"{plan_path}.tmp-{os.getpid()}"
-                shutil.copyfile(target_plan, staged)
-                os.replace(staged, plan_path)
+                # the plan holds the sensitive variables in clear: readable by its owner only
+                atomic_copy(target_plan, plan_path, 0o600)
             result["plan_file"] = plan_path
         elif check_mode:
             result["changed"] = result["changed"] or plan["has_changes"]

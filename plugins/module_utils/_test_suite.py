@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.conveyor.cicd.plugins.module_utils import _process
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_copy
 from ansible_collections.conveyor.cicd.plugins.module_utils._cache import ResultCache, cache_key, inputs_digest
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
@@ -60,10 +61,7 @@ def _shape(result: dict) -> dict:
 def _write_report_if_changed(src: str, report: str) -> bool:
     if os.path.isfile(report) and sha256_file(report) == sha256_file(src):
         return False
-    os.makedirs(os.path.dirname(os.path.abspath(report)), exist_ok=True)
-    tmp = report + ".tmp"
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, report)
+    atomic_copy(src, report)
     return True
 
 
@@ -204,9 +202,7 @@ def run_suite(
             )
         if cache is not None and not bad:
             copy = cache.path(key)[: -len(".json")] + ".xml"
-            os.makedirs(os.path.dirname(copy), exist_ok=True)
-            shutil.copyfile(merged, copy + ".tmp")
-            os.replace(copy + ".tmp", copy)
+            atomic_copy(merged, copy)
             cache.put(key, {"summary": {k: result[k] for k in (*COUNTS, "failures", "files")}, "report_copy": copy})
         return _shape(result)
     finally:

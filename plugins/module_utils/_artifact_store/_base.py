@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_output
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 
 CHUNK = 1024 * 1024
@@ -242,14 +243,9 @@ class ArtifactStore:
         expected = sha256 or self._recorded_sha256(key)
         if not expected:
             raise IntegrityError(f"{self.url_for(key)} has no recorded sha256; refusing an unverifiable download")
-        directory = os.path.dirname(os.path.abspath(dest))
-        fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".part", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                writer = HashingWriter(handle)
-                self._download(key, writer)
-                handle.flush()
-                os.fsync(handle.fileno())
+        with atomic_output(dest, mode) as out:
+            writer = HashingWriter(out.file)
+            self._download(key, writer)
             if writer.hexdigest() != expected:
                 raise IntegrityError(
                     f"{self.url_for(key)} has sha256 {writer.hexdigest()}, expected {expected}; "
@@ -257,12 +253,6 @@ class ArtifactStore:
                     expected_sha256=expected,
                     actual_sha256=writer.hexdigest(),
                 )
-            os.chmod(temp, mode)
-            os.replace(temp, dest)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
         return ObjectInfo(key, writer.count, expected)
 
     def head(self, key: str) -> ObjectInfo | None:

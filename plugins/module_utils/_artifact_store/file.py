@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import tempfile
 from urllib.parse import unquote, urlparse
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store._base import (
@@ -21,6 +20,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store._bas
     ObjectInfo,
     StoreError,
 )
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_output
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 
 
@@ -39,23 +39,11 @@ class FileStore(ArtifactStore):
 
     def _write_atomic(self, key: str, source) -> None:
         final = self._path(key)
-        directory = os.path.dirname(final)
-        os.makedirs(directory, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(final)}{TEMP_MARK}", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                if isinstance(source, bytes):
-                    handle.write(source)
-                else:
-                    shutil.copyfileobj(source, handle, CHUNK)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, 0o644)
-            os.replace(temp, final)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
+        with atomic_output(final, 0o644, prefix=f".{os.path.basename(final)}{TEMP_MARK}") as out:
+            if isinstance(source, bytes):
+                out.write(source)
+            else:
+                shutil.copyfileobj(source, out.file, CHUNK)
 
     def _upload(self, key, reader, sha256):
         reader.restart()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import time
 
@@ -26,6 +27,7 @@ def test_planned_writes_a_plan_and_present_applies_exactly_that_plan(tmp_path, p
     assert result["summary"]["add"] == 2 and result["summary"]["destroy"] == 0
     assert result["actions"]["create"] == ['terraform_data.item["a"]', 'terraform_data.item["b"]']
     assert plan_file.is_file()
+    assert stat.S_IMODE(plan_file.stat().st_mode) == 0o600, "the plan holds sensitive values in clear"
     assert not (tmp_path / "root" / "a").exists(), "planning must not create anything"
 
     # the apply takes no variables: the plan carries them, so a different value here changes nothing

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 
 import pytest
 
@@ -137,6 +139,30 @@ def test_fetch_latest_skips_prereleases_and_is_idempotent(store, tmp_path):
     assert sorted(fetched["downloaded"]) == ["app-1.2.0.manifest.json", "app-1.2.0.tar.gz", "app-1.2.0.zip"]
     assert not artifacts.fetch(store, "app", "latest", str(dest))["changed"]
     assert artifacts.fetch(store, "app", "latest-prerelease", str(dest), check_mode=True)["version"] == "1.10.0-rc.1"
+
+
+def test_fetch_never_writes_through_links_planted_in_the_destination(store, tmp_path):
+    """A user who can write to dest must not make the fetch overwrite (or widen) another file."""
+    artifacts.upload(store, manifest=make_release(tmp_path / "dist"))
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"root-owned secret\n")
+    victim.chmod(0o600)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    manifest = dest / "app-1.0.0.manifest.json"
+    for name in (
+        f"{manifest.name}.{os.getpid()}.part",
+        f"{manifest.name}.part",
+        f"app-1.0.0.tar.gz.{os.getpid()}.part",
+    ):
+        (dest / name).symlink_to(victim)  # the temporary names a predictable writer would use
+    (dest / "app-1.0.0.zip").symlink_to(victim)  # and a link at a final name
+    fetched = artifacts.fetch(store, "app", "1.0.0", str(dest))
+    assert fetched["changed"]
+    assert victim.read_bytes() == b"root-owned secret\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o600
+    assert not (dest / "app-1.0.0.zip").is_symlink() and (dest / "app-1.0.0.zip").read_bytes() == b"tarball-zip"
+    assert json.loads(manifest.read_text())["version"] == "1.0.0" and not manifest.is_symlink()
 
 
 def test_promote_copies_once_and_refuses_conflicts(store, tmp_path):
