@@ -11,6 +11,7 @@ One SQLite file holds the history. The ``pipeline_events`` callback writes to it
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import os
@@ -25,6 +26,13 @@ from datetime import datetime, timezone
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import (  # noqa: F401 - re-exported
+    MASK,
+    is_secret_key,
+    mask_data,
+    mask_text,
+    secret_values,
+)
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive
 
 DEFAULT_DB_PATH = "~/.local/share/conveyor/events.db"
@@ -135,61 +143,9 @@ COUNT_KEYS = ("ok", "changed", "failed", "unreachable", "skipped")
 # ---------------------------------------------------------------------------------------------
 # Secrets: nothing leaves this module unscrubbed.
 
-MASK = "********"
-_SECRET_KEY = re.compile(
-    r"(password|passwd|passphrase|secret|token|api_?key|private_?key|access_?key|credential|authorization|cookie"
-    r"|(^|_)pass($|_)|(^|_)pwd($|_)|(^|_)dsn($|_))",
-    re.IGNORECASE,
-)
-_DSN_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/@:]*:)([^\s/@]+)(@)")
-_KEYVALUE_PASSWORD = re.compile(
-    r"\b((?:[A-Za-z_]*pass(?:word|wd)?|[A-Za-z_]*token|[A-Za-z_]*secret(?:_key)?)\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&\"']+)",
-    re.IGNORECASE,
-)
-_NO_LOG_MARKER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-
-
-def is_secret_key(key) -> bool:
-    return isinstance(key, str) and bool(_SECRET_KEY.search(key))
-
-
-def secret_values(data, found=None) -> set:
-    """Every string value stored under a secret-looking key anywhere inside ``data``."""
-    found = set() if found is None else found
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if is_secret_key(key) and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-                text = str(value)
-                if len(text) >= 4 and text != _NO_LOG_MARKER and text != MASK:
-                    found.add(text)
-            else:
-                secret_values(value, found)
-    elif isinstance(data, (list, tuple)):
-        for item in data:
-            secret_values(item, found)
-    return found
-
-
-def scrub_text(text: str, secrets=()) -> str:
-    """Mask DSN passwords, ``password=...`` pairs and the given secret values inside a string."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    text = _DSN_PASSWORD.sub(r"\1***\3", text)
-    return _KEYVALUE_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
-
-
-def scrub(value, secrets=()):
-    """A copy of ``value`` with secret keys masked and secrets removed from every string."""
-    if isinstance(value, dict):
-        return {
-            key: (MASK if is_secret_key(key) and item not in (None, "", {}, []) else scrub(item, secrets))
-            for key, item in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [scrub(item, secrets) for item in value]
-    if isinstance(value, str):
-        return scrub_text(value, secrets)
-    return value
+# The rules live in _secrets; the names below are what the store, the callback and the sinks call.
+scrub = mask_data
+scrub_text = mask_text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,6 +270,7 @@ class EventStore:
             self.db = sqlite3.connect(uri, uri=True, timeout=30)
         else:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            _create_private(self.path)  # SQLite gives its journal and WAL files the same mode
             self.db = sqlite3.connect(self.path, timeout=30)
         self.db.row_factory = sqlite3.Row
         try:
@@ -801,12 +758,20 @@ def summary_lines(metrics: dict) -> list[str]:
 # Optional sinks.
 
 
+def _create_private(path: str) -> None:
+    """Create ``path`` empty and owner-only (0600) if it does not exist; an existing file keeps its mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
+
+
 def append_jsonl(path: str, record: dict) -> None:
     """Append one scrubbed event as a JSON line (one write, so concurrent writers do not interleave)."""
     path = os.path.abspath(os.path.expanduser(path))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     line = json.dumps(scrub(record), sort_keys=True, default=str) + "\n"
-    with open(path, "a", encoding="utf-8") as handle:
+    # owner-only: events quote task messages and service output
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
         handle.write(line)
 
 

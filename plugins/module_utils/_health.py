@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import run
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import split_userinfo
 
 DEFAULTS = {
     "url": None,
@@ -111,7 +112,11 @@ def probe_http(spec: dict) -> tuple[bool, int | None, str]:
         handlers.append(urllib.request.HTTPSHandler(context=context))
     opener = urllib.request.build_opener(*handlers)
     # only http(s) URLs get here: normalize() refuses the rest
-    request = urllib.request.Request(spec["url"], headers={"User-Agent": "conveyor.cicd-health"})  # noqa: S310
+    url, authorization = split_userinfo(spec["url"])  # user:password@ in the URL becomes basic auth
+    headers = {"User-Agent": "conveyor.cicd-health"}
+    if authorization:
+        headers["Authorization"] = authorization
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310
     try:
         with opener.open(request, timeout=spec["timeout"]) as response:
             status, body = response.status, response.read(BODY_LIMIT)

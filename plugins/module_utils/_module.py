@@ -24,6 +24,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConveyorError
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import url_credentials
 
 
 class ModuleExit(BaseException):
@@ -80,6 +81,8 @@ class EngineCall(_EngineSurface):
 
 def call_engine(func, module) -> dict:
     """``func(module)``'s result dict; a failure is a dict with ``failed=True`` and a one-line ``msg``."""
+    # credentials inside URL options (https://user:token@host) are masked like no_log values everywhere
+    module.no_log_values.update(url_credentials(module.params))
     try:
         result = dict(func(module))
     except ModuleExit as exc:

@@ -27,6 +27,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     MissingDependencyError,
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, run, spawn, validate_argv
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_text
 
 MANAGERS = ("systemd", "command", "none")
 DEFAULTS = {
@@ -202,7 +203,9 @@ class CommandService(Service):
         if stop:
             result = run(stop, env=self._env(), timeout=int(self.spec["stop_timeout"]))
             if result.rc != 0:
-                raise CommandError(f"service stop command exited with {result.rc}: {' '.join(result.tail[-1:])}")
+                raise CommandError(
+                    f"service stop command exited with {result.rc}: {self._mask(' '.join(result.tail[-1:]))}"
+                )
         pid = read_pid(self.pid_file)
         if pid is None or not pid_alive(pid):
             return
@@ -249,7 +252,11 @@ class CommandService(Service):
         with open(self.log_file, "rb") as handle:
             handle.seek(max(0, os.path.getsize(self.log_file) - 400))
             lines = handle.read().decode("utf-8", errors="replace").strip().splitlines()
-        return f"; last log line: {lines[-1]}" if lines else f"; see {self.log_file}"
+        # the service's own output may quote a secret or a part of one
+        return f"; last log line: {self._mask(lines[-1])}" if lines else f"; see {self.log_file}"
+
+    def _mask(self, text: str) -> str:
+        return mask_text(text, [fill(v, self.values) for v in self._secrets.values()])
 
 
 def make_service(spec: dict | None, values: dict, secrets: dict | None = None) -> Service:

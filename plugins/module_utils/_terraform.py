@@ -28,8 +28,8 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     MissingDependencyError,
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, run, run_capture
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_text
 
-MASK = "********"
 INSTALL_HINT = (
     "install Terraform (https://developer.hashicorp.com/terraform/install) or OpenTofu "
     "(https://opentofu.org/docs/intro/install/, then set binary: tofu), or give the full path in binary"
@@ -191,11 +191,7 @@ def secret_strings(value) -> list[str]:
 
 
 def mask(text, secrets) -> str:
-    if not text:
-        return text
-    for secret in sorted(set(secrets or []), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+    return mask_text(text, secrets)
 
 
 def split_outputs(raw: dict) -> tuple[dict, dict]:

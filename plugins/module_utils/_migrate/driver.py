@@ -13,6 +13,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import one_line  # noqa: F401 - re-exported
 
 DEFAULT_HISTORY_TABLE = "conveyor_schema_history"
 HISTORY_COLUMNS = (
@@ -67,15 +68,6 @@ def validate_identifier(value: str, what: str) -> str:
             "starting with a letter or underscore, at most 63 characters"
         )
     return value
-
-
-def one_line(text: str, secrets=()) -> str:
-    """A database message on one line, with any secret value replaced by ********."""
-    line = " ".join(str(text).split())
-    for secret in secrets:
-        if secret:
-            line = line.replace(str(secret), "********")
-    return line
 
 
 class Driver:

@@ -16,6 +16,7 @@ from functools import total_ordering
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_bytes
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import MASK
 
 VERSIONED = "versioned"
 REPEATABLE = "repeatable"
@@ -26,7 +27,7 @@ _NAME = re.compile(r"^(?P<prefix>[VUR])(?P<version>[0-9]+(?:[._][0-9]+)*)?__(?P<
 _VERSION = re.compile(r"^[0-9]+(?:[._][0-9]+)*$")
 _PLACEHOLDER = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_.:-]*)\}")
 NO_TRANSACTION_MARKER = re.compile(r"^--\s*conveyor:no-transaction\s*$", re.IGNORECASE)
-SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret
+SECRET_MASK = MASK
 
 
 @total_ordering

@@ -45,7 +45,8 @@ class PostgreSQLDriver(Driver):
         super().__init__(history_table)
         self.history_schema = validate_identifier(history_schema or DEFAULT_SCHEMA, "history_schema")
         self.conninfo = {k: v for k, v in conninfo.items() if v not in (None, "")}
-        self.secrets = [self.conninfo.get("password"), conninfo.get("_dsn")]
+        self.secrets = [self.conninfo.get("password")]
+        self.whole_secrets = [conninfo.get("_dsn")]  # masked where it is quoted whole
         self.conninfo.pop("_dsn", None)
         self.conn = None
         # one advisory lock per history table, so two applications sharing a database do not block each other
@@ -64,7 +65,7 @@ class PostgreSQLDriver(Driver):
         return f"postgresql://{user}{host}:{port}/{info.get('dbname') or ''}"
 
     def _message(self, exc: Exception) -> str:
-        return one_line(exc, self.secrets)
+        return one_line(exc, self.secrets, self.whole_secrets)
 
     def _fail(self, action: str, exc: Exception) -> ConveyorError:
         return ConveyorError(f"PostgreSQL {action} failed on {self.describe()}: {self._message(exc)}")
@@ -161,7 +162,7 @@ class PostgreSQLDriver(Driver):
         if position:
             line = line_at(sql, offset + int(position) - 1)
         primary = getattr(diag, "message_primary", None) if diag else None
-        return StatementError(one_line(primary or exc, self.secrets), line)
+        return StatementError(one_line(primary or exc, self.secrets, self.whole_secrets), line)
 
     def run_in_transaction(self, sql: str, row: HistoryRow) -> None:
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from tests.support.playbook import run_tasks
 from tests.support.rollout import app_health, app_service, get_json, read_state, statuses
 
@@ -188,3 +190,20 @@ def test_service_secrets_are_refused_for_a_systemd_unit(tmp_path, target, releas
     assert result["failed"] is True
     assert "EnvironmentFile" in result["msg"] and "\n" not in result["msg"]
     assert "t0ken-value-91" not in run.output
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_credentials_in_a_health_url_are_used_and_never_shown(tmp_path, target, releases, in_process):
+    password = "hEalth-pr0be-passw0rd"
+    health = dict(app_health(target.port), url=f"http://probe:{password}@127.0.0.1:{target.port}/version")
+    extra = {"conveyor_in_process": in_process}
+    run = run_tasks(tmp_path, [rollout_task(target, releases["1.0.0"], "1.0.0", health=health)], extra_vars=extra)
+    assert run.rc == 0, run.output  # the userinfo is sent as basic auth, not resolved as a host name
+    failing = dict(health, url=f"http://probe:{password}@127.0.0.1:{target.port}/missing", retries=2)
+    run = run_tasks(
+        tmp_path, [rollout_task(target, releases["broken"], "9.9.9", health=failing)], args=("-vvvv",), extra_vars=extra
+    )
+    assert run.rc != 0
+    assert "health check of release 9.9.9-" in run.result("Deploy")["msg"]
+    assert password not in run.output
+    assert "probe:********@127.0.0.1" in json.dumps(run.result("Deploy")["health"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 
 import pytest
 
@@ -161,6 +162,13 @@ def test_jsonl_sink_appends_scrubbed_lines(tmp_path):
     assert lines[0]["message"] == "redis://:***@cache:6379/0 down"
     assert lines[0]["token"] == "********"
     assert lines[1] == {"event": "run_end"}
+
+
+def test_the_store_and_the_jsonl_file_are_created_owner_only(tmp_path):
+    EventStore(str(tmp_path / "events.db")).close()
+    append_jsonl(str(tmp_path / "events.jsonl"), {"event": "run_end"})
+    for name in ("events.db", "events.jsonl"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
 
 
 def test_prometheus_text_format():
