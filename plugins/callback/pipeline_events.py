@@ -13,8 +13,10 @@ description:
   - Records deployments from results that carry a C(conveyor_deploy) dictionary (returned by
     M(conveyor.cicd.app_rollout)), test counts from M(conveyor.cicd.test_suite) results, and failed tasks.
   - Secrets are never recorded - results of C(no_log) tasks are reduced to a placeholder, values of
-    secret keys (C(password), C(token), C(secret_key), ...) are masked, and passwords in DSNs
-    (C(scheme://user:pass@host)) become C(scheme://user:***@host).
+    secret keys (C(password), C(token), C(secret_key), ...) are masked wherever they or 8 or more of
+    their characters appear, passwords in DSNs (C(scheme://user:pass@host)) become
+    C(scheme://user:***@host) and bare tokens in http(s) URLs become C(https://***@host).
+  - The event store and the JSON-lines file are created readable by their owner only (0600).
   - Optionally appends every event to a JSON-lines file and pushes each stage's duration and result
     to a Prometheus Pushgateway.
   - At the end of a run it prints a compact table of the stages.
