@@ -105,10 +105,10 @@ def connection_options(params: dict) -> dict:
     return {k: params.get(k) for k in (*CREDENTIAL_KEYS, "validate_certs", "timeout", "retries")}
 
 
-def open_repository(params: dict, url_key: str = "repository") -> ArtifactStore:
+def open_repository(params: dict, url_key: str = "repository", what: str | None = None) -> ArtifactStore:
     if params.get("retries") is not None and params["retries"] < 0:
         raise ConfigurationError("retries must be 0 or more")
-    return open_store(params[url_key], **connection_options(params))
+    return open_store(params[url_key], what=what or url_key, **connection_options(params))
 
 
 def scan(store: ArtifactStore, name: str | None = None) -> dict:

@@ -26,6 +26,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive
+from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url
 
 DEFAULT_DB_PATH = "~/.local/share/conveyor/events.db"
 DB_ENV = "CONVEYOR_EVENTS_DB"
@@ -845,9 +846,7 @@ def prometheus_text(metrics) -> str:
 
 def push_to_gateway(url: str, job: str, grouping: dict, metrics, timeout: float = 5.0) -> None:
     """Replace the metrics of one group on a Pushgateway (HTTP PUT of the text format)."""
-    parsed = urllib.parse.urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigurationError(f"pushgateway_url {url!r} must be an http:// or https:// URL")
+    check_url(url, "pushgateway_url")
     target = url.rstrip("/") + _grouping_path(job, scrub(grouping))
     body = prometheus_text(metrics).encode("utf-8")
     response = open_url(

@@ -42,6 +42,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._health import norma
 from ansible_collections.conveyor.cicd.plugins.module_utils._health import substitute
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import run
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import make_service
+from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url, url_file_name
 
 SCHEMA = 1
 STATUSES = ("pending", "active", "previous", "failed", "rolled_back")
@@ -327,6 +328,10 @@ class ArtifactSource:
             raise ConfigurationError("artifact_sha256 must be 64 hexadecimal characters")
         if self.url and not self.sha256:
             raise ConfigurationError("artifact_url needs artifact_sha256: an unverified download is never deployed")
+        if self.url:
+            url_file_name(self.url, "artifact_url")
+        if self.repository:
+            check_url(self.repository, "repository", schemes=("file", "s3", "http", "https"))
         if self.repository and not (self.name and self.version):
             raise ConfigurationError(
                 "repository needs name and version (and file, unless it is <name>-<version>.tar.gz)"
@@ -338,9 +343,9 @@ class ArtifactSource:
 
         if self._store is None:
             if self.url:
-                self._store = open_store(self.url.rsplit("/", 1)[0], **self.options)
+                self._store = open_store(self.url.rsplit("/", 1)[0], what="artifact_url", **self.options)
             else:
-                self._store = open_store(self.repository, **self.options)
+                self._store = open_store(self.repository, what="repository", **self.options)
         return self._store
 
     def key(self) -> str:
