@@ -52,6 +52,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
 )
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _FORMATS = (("tar.gz", ".tar.gz"), ("tar.gz", ".tgz"), ("zip", ".zip"), ("wheel", ".whl"), ("sdist", ".tar.bz2"))
 
 
@@ -159,7 +160,22 @@ def parse_manifest(data: bytes, where: str) -> dict:
     for item in manifest["artifacts"]:
         if not isinstance(item, dict) or not {"name", "sha256", "size"} <= set(item):
             raise ConfigurationError(f"{where}: every artifact needs name, sha256 and size")
+        if not isinstance(item["name"], str):
+            raise ConfigurationError(f"{where}: artifact name {item['name']!r} must be a file name")
         check_name(item["name"], "artifact file name")
+        if not isinstance(item["sha256"], str) or not _SHA256.fullmatch(item["sha256"]):
+            raise ConfigurationError(
+                f"{where}: artifact {item['name']} has sha256 {item['sha256']!r}, expected 64 lowercase hexadecimal "
+                "characters; rebuild the package or fix the manifest"
+            )
+        if isinstance(item["size"], bool) or not isinstance(item["size"], int) or item["size"] < 0:
+            raise ConfigurationError(
+                f"{where}: artifact {item['name']} has size {item['size']!r}, expected a whole number of bytes; "
+                "rebuild the package or fix the manifest"
+            )
+    for key in ("git", "build", "tests"):
+        if manifest.get(key) is not None and not isinstance(manifest[key], dict):
+            raise ConfigurationError(f"{where}: {key} must be a mapping, got {type(manifest[key]).__name__}")
     check_name(str(manifest.get("name", "")), "manifest name")
     check_name(str(manifest.get("version", "")), "manifest version")
     return manifest

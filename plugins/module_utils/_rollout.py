@@ -35,6 +35,7 @@ import tempfile
 import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._archive import safe_unpack
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import parse_manifest
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._health import check as health_check
@@ -113,8 +114,38 @@ def read_state(layout: Layout) -> dict:
         ) from exc
     if not isinstance(state, dict) or not isinstance(state.get("releases"), list):
         raise ConfigurationError(f"{layout.state_file} has no 'releases' list; move it away to rebuild it")
+    for index, item in enumerate(state["releases"]):
+        problem = _entry_problem(item)
+        if problem:
+            raise ConfigurationError(
+                f"{layout.state_file} is damaged: releases[{index}] {problem}; "
+                "fix or remove that entry, or restore the file from a backup"
+            )
+    if state.get("last_rollback") is not None and not isinstance(state["last_rollback"], dict):
+        raise ConfigurationError(
+            f"{layout.state_file} is damaged: last_rollback must be null or a mapping; set it to null"
+        )
     state.setdefault("last_rollback", None)
     return state
+
+
+def _entry_problem(item) -> str | None:
+    """What is wrong with one entry of the state file, or None."""
+    if not isinstance(item, dict):
+        return "is not a mapping"
+    if "id" not in item:
+        return "has no 'id'"
+    if not isinstance(item["id"], str) or not _ID.fullmatch(item["id"]):
+        return f"has id {item['id']!r}, which is not a release directory name"
+    if item.get("status") not in STATUSES:
+        return f"({item['id']}) has status {item.get('status')!r}; expected one of {', '.join(STATUSES)}"
+    seq = item.get("seq", 0)
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        return f"({item['id']}) has seq {seq!r}; expected a whole number"
+    for key in ("version", "sha256", "deployed_at"):
+        if item.get(key) is not None and not isinstance(item[key], str):
+            return f"({item['id']}) has {key} {item[key]!r}; expected a string or null"
+    return None
 
 
 def write_state(layout: Layout, state: dict) -> None:
@@ -372,19 +403,17 @@ class ArtifactSource:
 
     def _sha256_from_manifest(self) -> str:
         filename = self.key().rsplit("/", 1)[1]
-        data = self.store().get_bytes(f"{self.name}/{self.version}/{self.name}-{self.version}.manifest.json")
+        key = f"{self.name}/{self.version}/{self.name}-{self.version}.manifest.json"
+        data = self.store().get_bytes(key)
         if data is None:
             raise ConveyorError(
                 f"{self.name} {self.version} has no release manifest in the repository; publish it first"
             )
-        try:
-            artifacts = json.loads(data)["artifacts"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConveyorError(f"the release manifest of {self.name} {self.version} is not valid") from exc
+        artifacts = parse_manifest(data, self.store().url_for(key))["artifacts"]
         for item in artifacts:
-            if item.get("name") == filename and _SHA.match(str(item.get("sha256", ""))):
+            if item["name"] == filename:
                 return item["sha256"]
-        names = ", ".join(sorted(str(item.get("name")) for item in artifacts))
+        names = ", ".join(sorted(item["name"] for item in artifacts))
         raise ConfigurationError(f"{filename} is not in {self.name} {self.version} (files: {names}); set file")
 
     def fetch(self, directory: str) -> str:
