@@ -48,9 +48,9 @@ CREDENTIAL_KEYS = (
     "password",
     "token",
 )
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 _SEMVER = re.compile(
-    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
+    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?\Z"
 )
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FORMATS = (("tar.gz", ".tar.gz"), ("tar.gz", ".tgz"), ("zip", ".zip"), ("wheel", ".whl"), ("sdist", ".tar.bz2"))

@@ -229,7 +229,7 @@ def parse_time(value, what: str = "time") -> float | None:
     return parsed.timestamp()
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*\Z")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -811,8 +811,8 @@ def append_jsonl(path: str, record: dict) -> None:
         handle.write(line)
 
 
-_SAFE_LABEL = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_SAFE_LABEL = re.compile(r"^[A-Za-z0-9_.\-]+\Z")
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 
 
 def _grouping_path(job: str, grouping: dict) -> str:

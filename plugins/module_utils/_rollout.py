@@ -49,8 +49,8 @@ SCHEMA = 1
 STATUSES = ("pending", "active", "previous", "failed", "rolled_back")
 GOOD = ("active", "previous")
 HOOK_POINTS = ("after_unpack", "before_switch", "after_switch", "after_health")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
-_SHA = re.compile(r"^[0-9a-f]{64}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\Z")
+_SHA = re.compile(r"^[0-9a-f]{64}\Z")
 # Test-only: a file path; the switch touches it and waits between creating the temporary link and the rename.
 PAUSE_IN_SWITCH_ENV = "_CONVEYOR_ROLLOUT_PAUSE_IN_SWITCH"
 

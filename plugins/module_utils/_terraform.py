@@ -34,8 +34,8 @@ INSTALL_HINT = (
     "(https://opentofu.org/docs/intro/install/, then set binary: tofu), or give the full path in binary"
 )
 ACTION_NAMES = ("create", "update", "delete", "replace", "read", "import", "forget", "move")
-LOCK_TIMEOUT_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)?\s*$")
-WORKSPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+LOCK_TIMEOUT_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)?\s*\Z")
+WORKSPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
 class StalePlanError(ConveyorError):
