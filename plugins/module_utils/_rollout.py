@@ -816,7 +816,14 @@ def rollout(params: dict, check_mode: bool = False) -> dict:
     engine = Rollout(params, check_mode=check_mode)
     action = {"present": engine.deploy, "rolled_back": engine.rollback, "absent": engine.remove}[state]
     try:
-        result = action()
+        try:
+            result = action()
+        except OSError as exc:  # a full disk, a read-only mount, a permission: name the path and the operation
+            verb = {"present": "deploy", "rolled_back": "roll back", "absent": "remove a release"}[state]
+            path = f"{exc.filename}: " if exc.filename else ""
+            raise RolloutError(
+                f"could not {verb} in {engine.layout.root}: {path}{exc.strerror or exc}", changed=True
+            ) from exc
     except ConveyorError as exc:
         record = deploy_record(params, exc.details)
         if record:

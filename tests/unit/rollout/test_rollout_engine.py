@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import threading
@@ -380,3 +381,15 @@ def test_repository_manifest_with_a_bad_size_is_one_clear_line(tmp_path, artifac
     ):
         rollout(dict(root=str(tmp_path / "root"), repository=f"file://{tmp_path}/repo", name="app", version="2.0.0"))
     assert not os.listdir(tmp_path / "root" / "releases")
+
+
+def test_full_disk_names_the_deploy_root_and_the_operation(tmp_path, artifacts, monkeypatch):
+    def full_disk(layout, state):
+        raise OSError(errno.ENOSPC, "No space left on device")  # what write() raises: no file name
+
+    deploy(tmp_path / "root", artifacts["1.0.0"], "1.0.0")
+    monkeypatch.setattr(_rollout, "write_state", full_disk)
+    with pytest.raises(ConveyorError) as caught:
+        deploy(tmp_path / "root", artifacts["2.0.0"], "2.0.0")
+    assert caught.value.msg == f"could not deploy in {tmp_path / 'root'}: No space left on device"
+    assert current_release(Layout(str(tmp_path / "root"))).startswith("1.0.0-")
