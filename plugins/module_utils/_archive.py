@@ -400,7 +400,7 @@ def pack(
     try:
         with os.fdopen(fd, "wb") as handle:
             sink = _DigestSink(handle)
-            _build(writer, entries, sink, mtime, compresslevel)
+            _build(writer, entries, sink, mtime, compresslevel, dest)
             handle.flush()
             os.fsync(handle.fileno())
         result.update(sha256=sink.hexdigest(), size=sink.size)
@@ -418,7 +418,7 @@ def pack(
     return result
 
 
-def _build(writer, entries, sink, mtime: int, level: int) -> None:
+def _build(writer, entries, sink, mtime: int, level: int, dest: str | None = None) -> None:
     try:
         writer(entries, sink, mtime, level)
     except ArchiveError:
@@ -426,9 +426,10 @@ def _build(writer, entries, sink, mtime: int, level: int) -> None:
     except tarfile.TarError as exc:
         raise ArchiveError(f"could not write the archive: {exc}") from exc
     except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        if exc.strerror:
-            raise ArchiveError(f"could not write the archive: {exc.strerror}{where}") from exc
+        if exc.strerror and exc.filename:  # reading one of the files to pack
+            raise ArchiveError(f"could not read {exc.filename} to pack it: {exc.strerror}") from exc
+        if exc.strerror:  # writing the archive itself (a full disk, a quota)
+            raise ArchiveError(f"could not write {dest or 'the archive'}: {exc.strerror}") from exc
         raise ArchiveError(f"could not write the archive: {exc} (was a file changed while packing?)") from exc
 
 
@@ -759,7 +760,8 @@ def safe_unpack(
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             raise ArchiveError(
-                f"could not unpack '{os.path.basename(archive_path)}': {shown(exc.strerror or str(exc))}{where}; "
+                f"could not unpack '{os.path.basename(archive_path)}' into {dest}: "
+                f"{shown(exc.strerror or str(exc))}{where}; "
                 "nothing was extracted",
                 archive=archive_path,
             ) from exc

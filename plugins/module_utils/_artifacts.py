@@ -49,10 +49,11 @@ CREDENTIAL_KEYS = (
     "password",
     "token",
 )
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 _SEMVER = re.compile(
-    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
+    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?\Z"
 )
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _FORMATS = (("tar.gz", ".tar.gz"), ("tar.gz", ".tgz"), ("zip", ".zip"), ("wheel", ".whl"), ("sdist", ".tar.bz2"))
 
 
@@ -106,10 +107,10 @@ def connection_options(params: dict) -> dict:
     return {k: params.get(k) for k in (*CREDENTIAL_KEYS, "validate_certs", "timeout", "retries")}
 
 
-def open_repository(params: dict, url_key: str = "repository") -> ArtifactStore:
+def open_repository(params: dict, url_key: str = "repository", what: str | None = None) -> ArtifactStore:
     if params.get("retries") is not None and params["retries"] < 0:
         raise ConfigurationError("retries must be 0 or more")
-    return open_store(params[url_key], **connection_options(params))
+    return open_store(params[url_key], what=what or url_key, **connection_options(params))
 
 
 def scan(store: ArtifactStore, name: str | None = None) -> dict:
@@ -160,7 +161,22 @@ def parse_manifest(data: bytes, where: str) -> dict:
     for item in manifest["artifacts"]:
         if not isinstance(item, dict) or not {"name", "sha256", "size"} <= set(item):
             raise ConfigurationError(f"{where}: every artifact needs name, sha256 and size")
+        if not isinstance(item["name"], str):
+            raise ConfigurationError(f"{where}: artifact name {item['name']!r} must be a file name")
         check_name(item["name"], "artifact file name")
+        if not isinstance(item["sha256"], str) or not _SHA256.fullmatch(item["sha256"]):
+            raise ConfigurationError(
+                f"{where}: artifact {item['name']} has sha256 {item['sha256']!r}, expected 64 lowercase hexadecimal "
+                "characters; rebuild the package or fix the manifest"
+            )
+        if isinstance(item["size"], bool) or not isinstance(item["size"], int) or item["size"] < 0:
+            raise ConfigurationError(
+                f"{where}: artifact {item['name']} has size {item['size']!r}, expected a whole number of bytes; "
+                "rebuild the package or fix the manifest"
+            )
+    for key in ("git", "build", "tests"):
+        if manifest.get(key) is not None and not isinstance(manifest[key], dict):
+            raise ConfigurationError(f"{where}: {key} must be a mapping, got {type(manifest[key]).__name__}")
     check_name(str(manifest.get("name", "")), "manifest name")
     check_name(str(manifest.get("version", "")), "manifest version")
     return manifest

@@ -34,6 +34,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import (  #
     secret_values,
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive
+from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url
 
 DEFAULT_DB_PATH = "~/.local/share/conveyor/events.db"
 DB_ENV = "CONVEYOR_EVENTS_DB"
@@ -184,7 +185,7 @@ def parse_time(value, what: str = "time") -> float | None:
     return parsed.timestamp()
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*\Z")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -775,8 +776,8 @@ def append_jsonl(path: str, record: dict) -> None:
         handle.write(line)
 
 
-_SAFE_LABEL = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_SAFE_LABEL = re.compile(r"^[A-Za-z0-9_.\-]+\Z")
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 
 
 def _grouping_path(job: str, grouping: dict) -> str:
@@ -810,9 +811,7 @@ def prometheus_text(metrics) -> str:
 
 def push_to_gateway(url: str, job: str, grouping: dict, metrics, timeout: float = 5.0) -> None:
     """Replace the metrics of one group on a Pushgateway (HTTP PUT of the text format)."""
-    parsed = urllib.parse.urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigurationError(f"pushgateway_url {url!r} must be an http:// or https:// URL")
+    check_url(url, "pushgateway_url")
     target = url.rstrip("/") + _grouping_path(job, scrub(grouping))
     body = prometheus_text(metrics).encode("utf-8")
     response = open_url(

@@ -59,7 +59,7 @@ def _glob_to_regex(pattern: str) -> re.Pattern:
             else:
                 out.append(re.escape(char))
             i += 1
-    return re.compile("^" + "".join(out) + "$")
+    return re.compile("^" + "".join(out) + r"\Z")
 
 
 def compile_globs(patterns) -> list[re.Pattern]:

@@ -15,11 +15,11 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import urlparse
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import run
 from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import split_userinfo
+from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url
 
 DEFAULTS = {
     "url": None,
@@ -48,8 +48,8 @@ def normalize(spec: dict | None) -> dict | None:
     merged.update({k: v for k, v in spec.items() if v is not None})
     if not merged["url"] and not merged["command"]:
         return None
-    if merged["url"] and urlparse(merged["url"]).scheme not in ("http", "https"):
-        raise ConfigurationError(f"health url {merged['url']!r} must start with http:// or https://")
+    if merged["url"]:
+        check_url(merged["url"], "health url")
     if merged["json_value"] is not None and not merged["json_field"]:
         raise ConfigurationError("health json_value needs json_field (the dotted path of the field to compare)")
     for key in ("retries", "successes", "timeout"):

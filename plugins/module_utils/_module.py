@@ -19,6 +19,7 @@ a result becomes real warnings.
 
 from __future__ import annotations
 
+import errno
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -79,6 +80,24 @@ class EngineCall(_EngineSurface):
         raise ModuleExit(kwargs)
 
 
+_OS_HINTS = {
+    errno.ENOSPC: "free some space on that file system",
+    errno.EDQUOT: "free some space or raise the quota",
+    errno.EROFS: "that file system is mounted read-only",
+    errno.EACCES: "check the permissions (or use become)",
+    errno.EPERM: "check the permissions (or use become)",
+    errno.ENOENT: "check that the path exists",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an OSError no engine caught: the path(s) when known, the reason, what to do."""
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p)
+    where = f" ({paths})" if paths else " (the path is unknown; run with -vvv for the traceback)"
+    hint = _OS_HINTS.get(exc.errno, "check that the path exists and is accessible")
+    return f"{exc.strerror or exc}{where}: {hint}"
+
+
 def call_engine(func, module) -> dict:
     """``func(module)``'s result dict; a failure is a dict with ``failed=True`` and a one-line ``msg``."""
     # credentials inside URL options (https://user:token@host) are masked like no_log values everywhere
@@ -93,12 +112,7 @@ def call_engine(func, module) -> dict:
     except KeyboardInterrupt:
         result = {"failed": True, "msg": "interrupted"}
     except OSError as exc:
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        result = {
-            "failed": True,
-            "msg": f"{exc.strerror or exc}{where}: check that the path exists and is accessible",
-            "exception": traceback.format_exc(),
-        }
+        result = {"failed": True, "msg": os_error_message(exc), "exception": traceback.format_exc()}
     except Exception as exc:
         result = {
             "failed": True,

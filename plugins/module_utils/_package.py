@@ -35,8 +35,8 @@ ARTIFACT_FORMATS = ("tar.gz", "zip", "wheel", "sdist")
 DEFAULT_SOURCE_DATE_EPOCH = ZIP_EPOCH
 MAX_MANIFEST_SIZE = 16 * 1024 * 1024
 ALWAYS_SKIPPED = (".git",)  # version control data is never part of an artifact
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 class ManifestError(ConveyorError):

@@ -127,7 +127,9 @@ def _spawn(spec: dict):
         try:
             proc = spawn(argv, spec.get("cwd") or None, env, log)
         except OSError as exc:
-            raise CommandError(f"process {spec['name']} could not start: {exc.strerror}") from exc
+            raise CommandError(
+                f"process {spec['name']} could not start {exc.filename or argv[0]}: {exc.strerror or exc}"
+            ) from exc
     atomic_write_bytes(spec["pid_file"], f"{proc.pid}\n".encode("ascii"))
     return proc
 

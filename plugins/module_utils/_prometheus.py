@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
+from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url
 
 OPERATORS = {
     "<": operator.lt,
@@ -97,10 +98,12 @@ class PrometheusClient:
         password: str | None = None,
         bearer_token: str | None = None,
     ):
-        if not url or not re.match(r"^https?://[^/\s]+", url):
+        try:
+            check_url(url, "url")
+        except ConfigurationError as exc:
             raise ConfigurationError(
-                f"url must be the base URL of a Prometheus server such as http://127.0.0.1:9090, got {url!r}"
-            )
+                f"{exc.msg} (url must be the base URL of a Prometheus server such as http://127.0.0.1:9090)"
+            ) from None
         if bearer_token and (username or password):
             raise ConfigurationError("use either bearer_token or url_username/url_password, not both")
         self.url = url.rstrip("/")

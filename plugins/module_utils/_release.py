@@ -78,7 +78,7 @@ def _tag_regex(tag_format: str) -> re.Pattern:
             f"tag_format '{tag_format}' must contain '{{version}}' exactly once, e.g. v{{version}}"
         )
     prefix, suffix = tag_format.split("{version}")
-    return re.compile(f"^{re.escape(prefix)}(?P<version>{SEMVER_PATTERN}){re.escape(suffix)}$")
+    return re.compile(f"^{re.escape(prefix)}(?P<version>{SEMVER_PATTERN}){re.escape(suffix)}\\Z")
 
 
 def _message_regex(commit_message: str) -> re.Pattern:
@@ -87,7 +87,7 @@ def _message_regex(commit_message: str) -> re.Pattern:
     pattern = re.escape(first)
     for name in ("version", "tag", "previous_version"):
         pattern = pattern.replace(re.escape("{" + name + "}"), ".*")
-    return re.compile(f"^{pattern}$")
+    return re.compile(f"^{pattern}\\Z")
 
 
 def _render(template: str, **values) -> str:

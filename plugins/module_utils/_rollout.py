@@ -35,6 +35,7 @@ import tempfile
 import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._archive import safe_unpack
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import parse_manifest
 from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import (
     LINK_TEMP_MARK,
     atomic_symlink,
@@ -48,13 +49,14 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._health import norma
 from ansible_collections.conveyor.cicd.plugins.module_utils._health import substitute
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import run
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import make_service
+from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url, url_file_name
 
 SCHEMA = 1
 STATUSES = ("pending", "active", "previous", "failed", "rolled_back")
 GOOD = ("active", "previous")
 HOOK_POINTS = ("after_unpack", "before_switch", "after_switch", "after_health")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
-_SHA = re.compile(r"^[0-9a-f]{64}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\Z")
+_SHA = re.compile(r"^[0-9a-f]{64}\Z")
 # Test-only: a file path; the switch touches it and waits between creating the temporary link and the rename.
 PAUSE_IN_SWITCH_ENV = "_CONVEYOR_ROLLOUT_PAUSE_IN_SWITCH"
 
@@ -118,8 +120,38 @@ def read_state(layout: Layout) -> dict:
         ) from exc
     if not isinstance(state, dict) or not isinstance(state.get("releases"), list):
         raise ConfigurationError(f"{layout.state_file} has no 'releases' list; move it away to rebuild it")
+    for index, item in enumerate(state["releases"]):
+        problem = _entry_problem(item)
+        if problem:
+            raise ConfigurationError(
+                f"{layout.state_file} is damaged: releases[{index}] {problem}; "
+                "fix or remove that entry, or restore the file from a backup"
+            )
+    if state.get("last_rollback") is not None and not isinstance(state["last_rollback"], dict):
+        raise ConfigurationError(
+            f"{layout.state_file} is damaged: last_rollback must be null or a mapping; set it to null"
+        )
     state.setdefault("last_rollback", None)
     return state
+
+
+def _entry_problem(item) -> str | None:
+    """What is wrong with one entry of the state file, or None."""
+    if not isinstance(item, dict):
+        return "is not a mapping"
+    if "id" not in item:
+        return "has no 'id'"
+    if not isinstance(item["id"], str) or not _ID.fullmatch(item["id"]):
+        return f"has id {item['id']!r}, which is not a release directory name"
+    if item.get("status") not in STATUSES:
+        return f"({item['id']}) has status {item.get('status')!r}; expected one of {', '.join(STATUSES)}"
+    seq = item.get("seq", 0)
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        return f"({item['id']}) has seq {seq!r}; expected a whole number"
+    for key in ("version", "sha256", "deployed_at"):
+        if item.get(key) is not None and not isinstance(item[key], str):
+            return f"({item['id']}) has {key} {item[key]!r}; expected a string or null"
+    return None
 
 
 def write_state(layout: Layout, state: dict) -> None:
@@ -310,6 +342,10 @@ class ArtifactSource:
             raise ConfigurationError("artifact_sha256 must be 64 hexadecimal characters")
         if self.url and not self.sha256:
             raise ConfigurationError("artifact_url needs artifact_sha256: an unverified download is never deployed")
+        if self.url:
+            url_file_name(self.url, "artifact_url")
+        if self.repository:
+            check_url(self.repository, "repository", schemes=("file", "s3", "http", "https"))
         if self.repository and not (self.name and self.version):
             raise ConfigurationError(
                 "repository needs name and version (and file, unless it is <name>-<version>.tar.gz)"
@@ -321,9 +357,9 @@ class ArtifactSource:
 
         if self._store is None:
             if self.url:
-                self._store = open_store(self.url.rsplit("/", 1)[0], **self.options)
+                self._store = open_store(self.url.rsplit("/", 1)[0], what="artifact_url", **self.options)
             else:
-                self._store = open_store(self.repository, **self.options)
+                self._store = open_store(self.repository, what="repository", **self.options)
         return self._store
 
     def key(self) -> str:
@@ -350,19 +386,17 @@ class ArtifactSource:
 
     def _sha256_from_manifest(self) -> str:
         filename = self.key().rsplit("/", 1)[1]
-        data = self.store().get_bytes(f"{self.name}/{self.version}/{self.name}-{self.version}.manifest.json")
+        key = f"{self.name}/{self.version}/{self.name}-{self.version}.manifest.json"
+        data = self.store().get_bytes(key)
         if data is None:
             raise ConveyorError(
                 f"{self.name} {self.version} has no release manifest in the repository; publish it first"
             )
-        try:
-            artifacts = json.loads(data)["artifacts"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConveyorError(f"the release manifest of {self.name} {self.version} is not valid") from exc
+        artifacts = parse_manifest(data, self.store().url_for(key))["artifacts"]
         for item in artifacts:
-            if item.get("name") == filename and _SHA.match(str(item.get("sha256", ""))):
+            if item["name"] == filename:
                 return item["sha256"]
-        names = ", ".join(sorted(str(item.get("name")) for item in artifacts))
+        names = ", ".join(sorted(item["name"] for item in artifacts))
         raise ConfigurationError(f"{filename} is not in {self.name} {self.version} (files: {names}); set file")
 
     def fetch(self, directory: str) -> str:
@@ -765,7 +799,14 @@ def rollout(params: dict, check_mode: bool = False) -> dict:
     engine = Rollout(params, check_mode=check_mode)
     action = {"present": engine.deploy, "rolled_back": engine.rollback, "absent": engine.remove}[state]
     try:
-        result = action()
+        try:
+            result = action()
+        except OSError as exc:  # a full disk, a read-only mount, a permission: name the path and the operation
+            verb = {"present": "deploy", "rolled_back": "roll back", "absent": "remove a release"}[state]
+            path = f"{exc.filename}: " if exc.filename else ""
+            raise RolloutError(
+                f"could not {verb} in {engine.layout.root}: {path}{exc.strerror or exc}", changed=True
+            ) from exc
     except ConveyorError as exc:
         record = deploy_record(params, exc.details)
         if record:

@@ -32,6 +32,7 @@ _KEYVALUE_PASSWORD = re.compile(
     r"\b((?:[A-Za-z_]*pass(?:word|wd)?|[A-Za-z_]*token|[A-Za-z_]*secret(?:_key)?)\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&\"']+)",
     re.IGNORECASE,
 )
+_USERINFO = re.compile(r"(?<=//)[^/?#@]*@")
 _NO_LOG_MARKER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
@@ -75,6 +76,11 @@ def url_credentials(value) -> set:
 def mask_url(url: str) -> str:
     """``url`` with the credentials of its userinfo masked (see the module docstring)."""
     return _URL_TOKEN.sub(rf"\1{URL_MASK}\3", _URL_PASSWORD.sub(rf"\1{URL_MASK}\3", url))
+
+
+def hide_userinfo(url) -> str:
+    """``url`` with its whole userinfo replaced, for messages about a URL that may not even parse."""
+    return _USERINFO.sub(f"{URL_MASK}@", str(url))
 
 
 def _fragment_spans(text: str, secrets) -> list[tuple[int, int]]:

@@ -22,8 +22,8 @@ SEMVER_PATTERN = (
     rf"(?:-(?P<pre>{_IDENT}(?:\.{_IDENT})*))?"
     r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
 )
-_SEMVER_RE = re.compile(rf"^{SEMVER_PATTERN}$")
-_TOKEN_RE = re.compile(r"^[0-9A-Za-z-]+$")
+_SEMVER_RE = re.compile(rf"^{SEMVER_PATTERN}\Z")
+_TOKEN_RE = re.compile(r"^[0-9A-Za-z-]+\Z")
 
 
 @functools.total_ordering

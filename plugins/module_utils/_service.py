@@ -226,7 +226,10 @@ class CommandService(Service):
             try:
                 proc = spawn(argv, release_path, self._env(), log)  # detached: Ansible must not wait for the service
             except OSError as exc:
-                raise MissingDependencyError(f"service start command could not run: {exc.strerror}") from exc
+                raise MissingDependencyError(
+                    f"service start command could not run {exc.filename or argv[0]} in {release_path}: "
+                    f"{exc.strerror or exc}"
+                ) from exc
         self._wait_started(proc)
 
     def _wait_started(self, proc: subprocess.Popen) -> None:

@@ -35,8 +35,8 @@ INSTALL_HINT = (
     "(https://opentofu.org/docs/intro/install/, then set binary: tofu), or give the full path in binary"
 )
 ACTION_NAMES = ("create", "update", "delete", "replace", "read", "import", "forget", "move")
-LOCK_TIMEOUT_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)?\s*$")
-WORKSPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+LOCK_TIMEOUT_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)?\s*\Z")
+WORKSPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
 class StalePlanError(ConveyorError):
@@ -217,23 +217,66 @@ def parse_workspaces(text: str) -> tuple[list[str], str | None]:
     return names, selected
 
 
-def first_error(text: str) -> str:
-    """The first ``Error: ...`` summary of Terraform's output, with its file and line when given."""
-    lines = (text or "").splitlines()
+# Terraform's summary for "your configuration is invalid, see below": the diagnostics below it say what is wrong
+_WRAPPER_ERRORS = ("Terraform encountered problems during initialisation",)
+
+
+def diagnostics(text: str) -> list[dict]:
+    """Terraform's ``Error:`` diagnostics in order: summary, file, line and the first line of the detail."""
+    lines = [_unboxed(line) for line in (text or "").splitlines()]
+    found = []
     for index, line in enumerate(lines):
-        if line.startswith("Error: "):
-            summary = line[len("Error: ") :].strip()
-            for follow in lines[index + 1 : index + 4]:
-                follow = follow.strip()
-                if follow.startswith("on ") and " line " in follow:
-                    return f"{summary} ({follow[3:].rstrip(':')})"
-                if follow:
-                    return f"{summary}: {follow}" if len(follow) < 200 else summary
-            return summary
-    for line in reversed(lines):
+        if not line.startswith("Error: "):
+            continue
+        summary = [line[len("Error: ") :].strip()]
+        rest = iter(lines[index + 1 :])
+        for follow in rest:  # a long summary wraps onto the next lines
+            if not follow.strip() or follow.startswith("Error: "):
+                break
+            summary.append(follow.strip())
+        item = {"summary": " ".join(summary), "file": None, "line": None, "detail": ""}
+        for follow in rest:
+            stripped = follow.strip()
+            if follow.startswith("Error: "):
+                break
+            match = _LOCATION.match(stripped)
+            if match and item["file"] is None:
+                item["file"], item["line"] = match.group(1), int(match.group(2))
+            elif stripped and not _SOURCE_LINE.match(follow) and not match:
+                item["detail"] = stripped.rstrip(".")
+                break
+        found.append(item)
+    return found
+
+
+_LOCATION = re.compile(r"on (.+?) line (\d+)(?:, in .*)?:?\Z")
+_SOURCE_LINE = re.compile(r"\s*\d+:")
+
+
+def _unboxed(line: str) -> str:
+    """A line without the box Terraform draws around diagnostics when colour is on (``│ Error: ...``)."""
+    if line[:1] in ("│", "╷", "╵"):
+        line = line[2:] if line[1:2] == " " else line[1:]
+    return line.rstrip()
+
+
+def first_error(text: str) -> str:
+    """Terraform's most telling error as ``file:line: summary: detail`` (file and line when Terraform gave them)."""
+    found = [d for d in diagnostics(text) if not d["summary"].startswith(_WRAPPER_ERRORS)] or diagnostics(text)
+    if found:
+        chosen = next((d for d in found if d["file"]), found[0])
+        where = f"{chosen['file']}:{chosen['line']}: " if chosen["file"] else ""
+        detail = chosen["detail"]
+        return f"{where}{chosen['summary']}" + (f": {detail}" if detail and len(detail) < 200 else "")
+    for line in reversed((text or "").splitlines()):
         if line.strip() and "problems with the CLI configuration" not in line:
             return line.strip()
     return "no output"
+
+
+def is_configuration_error(text: str) -> bool:
+    """True when Terraform points at a line of the configuration (a syntax or validation error)."""
+    return any(d["file"] for d in diagnostics(text))
 
 
 def terraform_warnings(text: str) -> list[str]:
@@ -371,6 +414,8 @@ class Terraform:
                 **details,
             )
         message = mask(first_error(text), self.secrets)
+        if is_configuration_error(text):
+            hint = "; fix that line of the configuration"
         raise CommandError(f"{self.name} {what} failed in {self.where()}: {message}{hint}", **details)
 
     # -- commands

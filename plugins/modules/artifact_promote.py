@@ -134,7 +134,7 @@ def run(module):
             dest_params[key] = value
     return promote(
         open_repository(params),
-        open_repository(dest_params),
+        open_repository(dest_params, what="dest_repository"),
         params["name"],
         params["version"],
         check_mode=module.check_mode,

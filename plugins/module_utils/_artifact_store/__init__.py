@@ -19,7 +19,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store._bas
     StoreError,
     retry_call,
 )
-from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url
 
 __all__ = [
     "ArtifactStore",
@@ -43,10 +43,12 @@ def public_url(url: str) -> str:
     return url
 
 
-def open_store(url: str, **options) -> ArtifactStore:
-    """The store for ``url``. Options: endpoint_url, region, access_key, secret_key, session_token,
-    username, password, token, validate_certs, timeout, retries (unknown or empty ones are ignored)."""
-    scheme = urlparse(url or "").scheme.lower()
+def open_store(url: str, what: str = "repository", **options) -> ArtifactStore:
+    """The store for ``url`` (the option ``what``). Options: endpoint_url, region, access_key, secret_key,
+    session_token, username, password, token, validate_certs, timeout, retries (unknown or empty ones are ignored)."""
+    scheme = check_url(url, what, schemes=("file", "s3", "http", "https")).scheme.lower()
+    if options.get("endpoint_url"):
+        check_url(options["endpoint_url"], "endpoint_url")
     if scheme == "file":
         from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store.file import FileStore
 
@@ -55,10 +57,6 @@ def open_store(url: str, **options) -> ArtifactStore:
         from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store.s3 import S3Store
 
         return S3Store(url, **options)
-    if scheme in ("http", "https"):
-        from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store.http import HttpStore
+    from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store.http import HttpStore
 
-        return HttpStore(url, **options)
-    raise ConfigurationError(
-        f"unsupported repository URL {public_url(url)!r}: use file:///path, s3://bucket/prefix or http(s)://host/path"
-    )
+    return HttpStore(url, **options)

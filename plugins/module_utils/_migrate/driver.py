@@ -28,7 +28,7 @@ HISTORY_COLUMNS = (
     "execution_time_ms",
     "success",
 )
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
 
 
 class LockTimeoutError(ConveyorError):

@@ -23,8 +23,8 @@ REPEATABLE = "repeatable"
 UNDO = "undo"
 BASELINE = "baseline"
 
-_NAME = re.compile(r"^(?P<prefix>[VUR])(?P<version>[0-9]+(?:[._][0-9]+)*)?__(?P<description>[^/\\]+)\.sql$")
-_VERSION = re.compile(r"^[0-9]+(?:[._][0-9]+)*$")
+_NAME = re.compile(r"^(?P<prefix>[VUR])(?P<version>[0-9]+(?:[._][0-9]+)*)?__(?P<description>[^/\\]+)\.sql\Z")
+_VERSION = re.compile(r"^[0-9]+(?:[._][0-9]+)*\Z")
 _PLACEHOLDER = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_.:-]*)\}")
 NO_TRANSACTION_MARKER = re.compile(r"^--\s*conveyor:no-transaction\s*$", re.IGNORECASE)
 SECRET_MASK = MASK

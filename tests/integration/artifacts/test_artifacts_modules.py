@@ -192,7 +192,7 @@ def test_bad_input_gives_one_line_and_uploads_nothing(tmp_path):
     )
     assert "does not match the manifest" in run.result("tampered")["msg"]
     assert "version" in run.result("no version")["msg"]
-    assert "unsupported repository URL" in run.result("bad scheme")["msg"]
+    assert "has an unsupported scheme" in run.result("bad scheme")["msg"]
     assert "is not in" in run.result("missing version")["msg"]
     for name in ("tampered", "no version", "bad scheme", "missing version"):
         assert "\n" not in run.result(name)["msg"] and "Traceback" not in run.result(name)["msg"]

@@ -272,3 +272,13 @@ def test_held_state_lock_is_named(tmp_path, project):
     finally:
         holder.communicate(timeout=60)
     assert holder.returncode == 0
+
+
+def test_syntax_error_reports_terraforms_file_line_and_message(tmp_path, project):
+    (project / "broken.tf").write_text('output "broken" {\n  value = 1 +\n}\n')
+    run = run_tasks(tmp_path, [expect_failure(provision("broken", project))])
+    msg = run.result("broken")["msg"]
+    assert "broken.tf:2: Invalid expression: Expected the start of an expression" in msg, msg
+    assert "\n" not in msg and "unexpected" not in msg
+    assert "backend settings" not in msg  # a syntax error, not a backend problem
+    assert not (project / ".terraform").exists() and not list((tmp_path / "root").iterdir())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import threading
@@ -255,7 +256,13 @@ def test_repository_reference_takes_the_sha256_from_the_manifest(tmp_path, artif
     store = open_store(f"file://{tmp_path}/repo")
     path, sha256 = artifacts["2.0.0"]
     store.put("app/2.0.0/app-2.0.0.tar.gz", path, sha256=sha256)
-    manifest = {"name": "app", "version": "2.0.0", "artifacts": [{"name": "app-2.0.0.tar.gz", "sha256": sha256}]}
+    size = os.path.getsize(path)
+    manifest = {
+        "schema": 1,
+        "name": "app",
+        "version": "2.0.0",
+        "artifacts": [{"name": "app-2.0.0.tar.gz", "sha256": sha256, "size": size}],
+    }
     store.put_bytes("app/2.0.0/app-2.0.0.manifest.json", json.dumps(manifest).encode())
     result = rollout(
         dict(root=str(tmp_path / "root"), repository=f"file://{tmp_path}/repo", name="app", version="2.0.0")
@@ -305,3 +312,84 @@ def test_service_secrets_are_refused_for_systemd_and_none():
         with pytest.raises(ConfigurationError, match="EnvironmentFile"):
             make_service(spec, {}, {"TOKEN": "x"})
     assert make_service({}, {}, {}).manager == "none"
+
+
+# ------------------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("releases", "complaint"),
+    [
+        ([{"version": "1.0.0", "status": "active"}], r"releases\[0\] has no 'id'"),
+        (["1.0.0"], r"releases\[0\] is not a mapping"),
+        ([{"id": "../x", "status": "active"}], r"releases\[0\] has id '\.\./x', which is not a release directory"),
+        ([{"id": "r1", "status": "gone"}], r"releases\[0\] \(r1\) has status 'gone'"),
+        ([{"id": "r1", "status": "active", "seq": "x"}], r"releases\[0\] \(r1\) has seq 'x'"),
+    ],
+)
+def test_damaged_state_entry_names_the_file_and_what_is_missing(tmp_path, artifacts, releases, complaint):
+    root = tmp_path / "root"
+    (root / "releases").mkdir(parents=True)
+    before = json.dumps({"schema": 1, "releases": releases, "last_rollback": None})
+    (root / "releases.json").write_text(before)
+    with pytest.raises(ConfigurationError, match=complaint) as caught:
+        deploy(root, artifacts["1.0.0"], "1.0.0")
+    assert caught.value.msg.startswith(f"{root / 'releases.json'} is damaged: ") and "\n" not in caught.value.msg
+    assert (root / "releases.json").read_text() == before  # nothing rewritten
+    assert os.listdir(root / "releases") == []
+
+
+@pytest.mark.parametrize(
+    ("params", "complaint"),
+    [
+        ({"artifact_url": "a.tgz"}, r"artifact_url 'a\.tgz' has an unsupported scheme"),
+        ({"artifact_url": "http://[::1/app.tar.gz"}, r"artifact_url .* is not a valid URL \(Invalid IPv6 URL\)"),
+        ({"artifact_url": "http://127.0.0.1:99999/a.tgz"}, r"is not a valid URL \(Port out of range 0-65535\)"),
+        ({"artifact_url": "https://host/"}, r"artifact_url 'https://host/' does not end with a file name"),
+        ({"repository": "http://[::1/x", "name": "app", "version": "1"}, r"^repository .* \(Invalid IPv6 URL\)"),
+        (
+            {"artifact_path": "/nonexistent.tar.gz", "health": {"url": "http://127.0.0.1:99999/health"}},
+            r"^health url .* \(Port out of range 0-65535\)",
+        ),
+        ({"artifact_path": "/nonexistent.tar.gz", "health": {"url": "http://[::1/x"}}, r"^health url .* IPv6"),
+        ({"artifact_path": "/nonexistent.tar.gz", "health": {"url": "localhost:8080/x"}}, r"unsupported scheme"),
+    ],
+)
+def test_malformed_urls_are_refused_before_anything_changes(tmp_path, params, complaint):
+    params = dict(params, root=str(tmp_path / "root"))
+    if "artifact_url" in params:
+        params["artifact_sha256"] = "1" * 64
+    with pytest.raises(ConfigurationError, match=complaint) as caught:
+        rollout(params)
+    assert "\n" not in caught.value.msg
+    assert not (tmp_path / "root").exists()
+
+
+def test_repository_manifest_with_a_bad_size_is_one_clear_line(tmp_path, artifacts):
+    from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store import open_store
+
+    store = open_store(f"file://{tmp_path}/repo")
+    path, sha256 = artifacts["2.0.0"]
+    store.put("app/2.0.0/app-2.0.0.tar.gz", path, sha256=sha256)
+    manifest = {
+        "schema": 1,
+        "name": "app",
+        "version": "2.0.0",
+        "artifacts": [{"name": "app-2.0.0.tar.gz", "sha256": sha256, "size": "big"}],
+    }
+    store.put_bytes("app/2.0.0/app-2.0.0.manifest.json", json.dumps(manifest).encode())
+    with pytest.raises(
+        ConfigurationError, match=r"app-2\.0\.0\.manifest\.json: artifact app-2\.0\.0\.tar\.gz has size"
+    ):
+        rollout(dict(root=str(tmp_path / "root"), repository=f"file://{tmp_path}/repo", name="app", version="2.0.0"))
+    assert not os.listdir(tmp_path / "root" / "releases")
+
+
+def test_full_disk_names_the_deploy_root_and_the_operation(tmp_path, artifacts, monkeypatch):
+    def full_disk(layout, state):
+        raise OSError(errno.ENOSPC, "No space left on device")  # what write() raises: no file name
+
+    deploy(tmp_path / "root", artifacts["1.0.0"], "1.0.0")
+    monkeypatch.setattr(_rollout, "write_state", full_disk)
+    with pytest.raises(ConveyorError) as caught:
+        deploy(tmp_path / "root", artifacts["2.0.0"], "2.0.0")
+    assert caught.value.msg == f"could not deploy in {tmp_path / 'root'}: No space left on device"
+    assert current_release(Layout(str(tmp_path / "root"))).startswith("1.0.0-")

@@ -163,13 +163,40 @@ def test_first_error_and_warnings():
         "Initializing...\n\nWarning: Deprecated flag\n\nError: Reference to undeclared input variable\n\n"
         '  on main.tf line 3, in resource "x" "y":\n   3:   v = var.nope\n'
     )
-    assert first_error(text) == 'Reference to undeclared input variable (main.tf line 3, in resource "x" "y")'
+    assert first_error(text) == "main.tf:3: Reference to undeclared input variable"
     assert first_error("Error: Saved plan is stale\n\nThe given plan file can no longer be applied") == (
         "Saved plan is stale: The given plan file can no longer be applied"
     )
     assert first_error("boom\n") == "boom"
     assert terraform_warnings(text + "Warning: Deprecated flag\n") == ["Deprecated flag"]
     assert is_stale_plan_error("Error: Saved plan is stale") and not is_stale_plan_error(text)
+
+
+INIT_SYNTAX_ERROR = """Initializing the backend...
+
+Error: Terraform encountered problems during initialisation, including problems
+with the configuration, described below.
+
+The Terraform configuration must be valid before initialization so that
+Terraform can determine which modules and providers need to be installed.
+
+
+Error: Invalid expression
+
+  on main.tf line 5, in resource "terraform_data" "x":
+   5:  value = 1 +
+   6: }
+
+Expected the start of an expression, but found an invalid expression token.
+"""
+
+
+def test_first_error_skips_terraforms_wrapper_and_gives_file_line_and_detail():
+    assert first_error(INIT_SYNTAX_ERROR) == (
+        "main.tf:5: Invalid expression: Expected the start of an expression, but found an invalid expression token"
+    )
+    boxed = "\n".join(f"│ {line}" for line in INIT_SYNTAX_ERROR.splitlines()[9:])
+    assert first_error(f"╷\n{boxed}\n╵").startswith("main.tf:5: Invalid expression: Expected the start")
 
 
 def test_masking_covers_nested_values_and_json_escapes():
