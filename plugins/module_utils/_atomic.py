@@ -99,9 +99,15 @@ def atomic_output(path: str, mode: int | None = None, owner: tuple[int, int] | N
     ``mode`` defaults to :func:`default_mode`; ``owner`` is an optional ``(uid, gid)``. Call
     ``discard()`` inside the block to leave the target untouched.
     """
-    out = AtomicOutput(path, mode, owner, prefix)
+    try:
+        out = AtomicOutput(path, mode, owner, prefix)
+    except OSError as exc:
+        raise _naming(exc, path) from None
     try:
         yield out
+    except OSError as exc:
+        out._abandon()
+        raise _naming(exc, path) from None
     except BaseException:
         out._abandon()
         raise
@@ -110,9 +116,19 @@ def atomic_output(path: str, mode: int | None = None, owner: tuple[int, int] | N
     else:
         try:
             out._commit()
+        except OSError as exc:
+            out._abandon()
+            raise _naming(exc, path) from None
         except BaseException:
             out._abandon()
             raise
+
+
+def _naming(exc: OSError, path: str) -> OSError:
+    """``exc`` with ``path`` as its file name when it had none (a full disk names no file)."""
+    if getattr(exc, "filename", None) is None:
+        exc.filename = path
+    return exc
 
 
 def atomic_write_bytes(path: str, data: bytes, mode: int | None = None) -> None:

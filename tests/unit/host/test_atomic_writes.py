@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -123,3 +124,12 @@ def test_symlink_switch_interrupted_before_the_rename_keeps_the_old_link(tmp_pat
         atomic_symlink("b", str(link), before_replace=killed)
     assert os.readlink(link) == "a"
     assert listing(tmp_path) == ["a", "current"]
+
+
+def test_an_os_error_without_a_file_name_is_given_the_target(tmp_path):
+    target = tmp_path / "big.bin"
+    with pytest.raises(OSError) as caught, atomic_output(str(target)) as out:
+        out.write(b"x")
+        raise OSError(errno.ENOSPC, "No space left on device")  # what a full disk raises from write()
+    assert caught.value.filename == str(target)
+    assert listing(tmp_path) == []
