@@ -14,8 +14,9 @@ renames it into place only when every member was accepted and written. It reject
 absolute names, ``..`` components, links that leave the target, writes through links,
 device/fifo/socket members, duplicates, archive bombs (total size, entry count) and archives
 that were cut short or corrupted (tar must reach its end-of-archive marker, compressed streams
-their end marker and checksums, zip its central directory and member CRCs), strips
-setuid/setgid/sticky bits and never changes ownership.
+their end marker and checksums, zip its central directory and member CRCs). Modes are cleaned
+as tarfile's ``data`` filter does (no setuid/setgid/sticky, no group/other write); ownership is
+never changed.
 """
 
 from __future__ import annotations
@@ -556,10 +557,15 @@ class _Plan:
         self.kinds[name] = kind
 
     def mode(self, name: str, mode: int, kind: str) -> int:
-        if mode & 0o7000:
+        """As tarfile's ``data`` filter: no setuid/setgid/sticky, no group/other write (no local user may
+        rewrite deployed code), execute bits only where the owner has one; the owner can always read,
+        update and remove."""
+        kept = mode & 0o755
+        if kind == "file" and not kept & 0o100:
+            kept &= ~0o111
+        if mode & 0o7777 & ~kept:
             self.stripped.append(name)
-        mode &= 0o777
-        return mode | (0o700 if kind == "dir" else 0o600)  # the owner can always read, update and remove
+        return kept | (0o700 if kind == "dir" else 0o600)
 
 
 def _open_new(path: str) -> int:
