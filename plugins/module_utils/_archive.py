@@ -847,6 +847,40 @@ def _zip_mtime(info: zipfile.ZipInfo) -> int:
         return ZIP_EPOCH
 
 
+def check_complete(path: str, remedy: str) -> str:
+    """Read a whole tar or zip without extracting it; ``damaged`` (with ``remedy``) when it was cut
+    short or corrupted, as ``safe_unpack`` would find. Returns the format."""
+    fmt = detect_format(path)
+    try:
+        if fmt == "zip":
+            with _open_zip(path, remedy) as archive:
+                for info in archive.infolist():
+                    if info.flag_bits & 0x1 or info.is_dir():
+                        continue  # an encrypted member cannot be checked without its password
+                    with archive.open(info) as member:
+                        while member.read(CHUNK):  # the CRC-32 is checked at the member's end
+                            pass
+        else:
+            with open(path, "rb") as handle:
+                stream = _TarStream(path, handle, remedy)
+                try:
+                    with _open_tar(stream) as archive:
+                        for _member in archive:
+                            pass  # tarfile reads past each member's data to the next header
+                        _check_tar_end(archive, stream)
+                finally:
+                    stream.close()
+    except NotImplementedError as exc:
+        raise ArchiveError(f"cannot check '{os.path.basename(path)}': {shown(str(exc))}", archive=path) from exc
+    except _DAMAGE as exc:
+        raise damaged(path, str(exc) or type(exc).__name__, remedy) from exc
+    except OSError as exc:
+        if exc.errno is not None:
+            raise ArchiveError(f"cannot read '{path}': {shown(exc.strerror or str(exc))}", archive=path) from exc
+        raise damaged(path, str(exc), remedy) from exc
+    return fmt
+
+
 def _finish(tmp: str, plan: _Plan) -> None:
     """Create the symlinks last (nothing is ever written through them), check where they lead, set times and modes."""
     real_tmp = os.path.realpath(tmp)
