@@ -12,14 +12,20 @@ unix creator system. Archives are streamed: file contents are never held in memo
 ``safe_unpack`` extracts into a fresh temporary directory beside the destination and
 renames it into place only when every member was accepted and written. It rejects
 absolute names, ``..`` components, links that leave the target, writes through links,
-device/fifo/socket members, duplicates and archive bombs (total size, entry count),
-strips setuid/setgid/sticky bits and never changes ownership.
+device/fifo/socket members, duplicates, archive bombs (total size, entry count) and archives
+that were cut short or corrupted (tar must reach its end-of-archive marker, compressed streams
+their end marker and checksums, zip its central directory and member CRCs). Modes are cleaned
+as tarfile's ``data`` filter does (no setuid/setgid/sticky, no group/other write); ownership is
+never changed.
 """
 
 from __future__ import annotations
 
+import bz2
 import calendar
+import gzip
 import hashlib
+import lzma
 import os
 import posixpath
 import queue
@@ -51,6 +57,12 @@ MAX_MTIME = 8**11 - 1  # the largest mtime a plain ustar header holds; later dat
 CHUNK = 1024 * 1024
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # no name, mtime 0, OS "unknown": same bytes everywhere
 _MAX_SYMLINK_TARGET = 4096
+_TAR_BUFSIZE = 64 * 1024  # what tarfile reads from the stream at a time
+_TAR_TAIL = 2 * _TAR_BUFSIZE + 2 * tarfile.BLOCKSIZE  # enough to see everything after the last member
+_MAX_TAR_PADDING = 16 * 1024 * 1024  # zeros after the end-of-archive marker (record padding); more is not tar
+_END_OF_ARCHIVE = bytes(2 * tarfile.BLOCKSIZE)
+# what tarfile, zipfile and the decompressors raise for a cut or corrupted archive
+_DAMAGE = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -59,6 +71,18 @@ def shown(name) -> str:
     text = name if isinstance(name, str) else repr(name)
     text = "".join(ch if 0x20 <= ord(ch) != 0x7F else f"\\x{ord(ch):02x}" for ch in text)
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+UNPACK_REMEDY = "nothing was extracted; upload or fetch the archive again"
+
+
+def damaged(path: str, detail: str, remedy: str = UNPACK_REMEDY) -> ArchiveError:
+    """The one error for an archive that was cut short or corrupted: nothing in it can be trusted."""
+    return ArchiveError(
+        f"archive '{os.path.basename(path)}' is truncated or damaged: {shown(detail)}; {remedy}",
+        archive=path,
+        damaged=True,
+    )
 
 
 def _umask() -> int:
@@ -534,10 +558,15 @@ class _Plan:
         self.kinds[name] = kind
 
     def mode(self, name: str, mode: int, kind: str) -> int:
-        if mode & 0o7000:
+        """As tarfile's ``data`` filter: no setuid/setgid/sticky, no group/other write (no local user may
+        rewrite deployed code), execute bits only where the owner has one; the owner can always read,
+        update and remove."""
+        kept = mode & 0o755
+        if kind == "file" and not kept & 0o100:
+            kept &= ~0o111
+        if mode & 0o7777 & ~kept:
             self.stripped.append(name)
-        mode &= 0o777
-        return mode | (0o700 if kind == "dir" else 0o600)  # the owner can always read, update and remove
+        return kept | (0o700 if kind == "dir" else 0o600)
 
 
 def _open_new(path: str) -> int:
@@ -558,7 +587,7 @@ def _copy_limited(source, path: str, plan: _Plan, raw, declared: int) -> int:
                 plan.refuse(raw, "holds more data than its header declares")
             target.write(block)
     if written != declared:
-        plan.refuse(raw, "holds less data than its header declares (truncated archive?)")
+        raise damaged(plan.archive, f"member '{shown(raw)}' holds less data than its header declares")
     return written
 
 
@@ -572,45 +601,155 @@ def _make_parent(tmp: str, name: str) -> None:
         os.makedirs(parent, mode=0o700, exist_ok=True)
 
 
-def _unpack_tar(path: str, tmp: str, plan: _Plan) -> None:
+class _TarStream:
+    """The uncompressed tar stream of an archive file, read once from start to end.
+
+    Compressed streams are read with gzip/bz2/lzma, which check the end-of-stream marker and the
+    checksums (gzip CRC-32 and size, bzip2 block CRCs, xz check) and fail on a cut. The last bytes
+    handed to tarfile are kept so that what follows the last member can be checked afterwards.
+    """
+
+    def __init__(self, path: str, handle, remedy: str):
+        self.path = path
+        self.remedy = remedy
+        head = handle.read(6)
+        handle.seek(0)
+        if head[:2] == b"\x1f\x8b":
+            self.compression = "gzip"
+            self._raw = gzip.GzipFile(fileobj=handle, mode="rb")
+        elif head[:3] == b"BZh":
+            self.compression = "bzip2"
+            self._raw = bz2.BZ2File(handle)
+        elif head[:6] == b"\xfd7zXZ\x00":
+            self.compression = "xz"
+            self._raw = lzma.LZMAFile(handle)  # noqa: SIM115 - closed by close()
+        else:
+            self.compression = None
+            self._raw = handle
+        self.position = 0
+        self.tail = b""
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._raw.read(size)
+        except EOFError as exc:
+            raise damaged(self.path, f"the {self.compression} stream ends before its end marker", self.remedy) from exc
+        except (zlib.error, lzma.LZMAError) as exc:
+            raise damaged(self.path, f"the {self.compression} stream is corrupt: {exc}", self.remedy) from exc
+        except OSError as exc:
+            if exc.errno is not None:
+                raise  # reading the file itself failed
+            raise damaged(self.path, f"the {self.compression} stream is corrupt: {exc}", self.remedy) from exc
+        self.position += len(data)
+        self.tail = (self.tail + data)[-_TAR_TAIL:]
+        return data
+
+    def close(self) -> None:
+        if self._raw is not None:
+            self._raw.close()
+
+
+def _open_tar(stream: _TarStream):
     try:
-        archive = tarfile.open(path, mode="r|*")  # noqa: SIM115 - closed by the with block below
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveError(f"'{os.path.basename(path)}' is not a readable tar archive: {exc}", archive=path) from exc
-    with archive:
-        for member in archive:
-            raw = member.name
-            name = plan.name(raw)
-            if name is None:
-                if not member.isdir():
-                    plan.refuse(raw, "names the archive root but is not a directory")
-                continue
-            if member.isreg():
-                plan.accept(raw, name, "file", member.size)
-                _make_parent(tmp, name)
-                source = archive.extractfile(member)
-                _copy_limited(source, _local(tmp, name), plan, raw, member.size)
-                os.chmod(_local(tmp, name), plan.mode(name, member.mode, "file"))
-                plan.mtimes.append((name, int(member.mtime)))
-            elif member.isdir():
-                plan.accept(raw, name, "dir")
-                os.makedirs(_local(tmp, name), mode=0o700, exist_ok=True)
-                plan.dir_modes[name] = (plan.mode(name, member.mode, "dir"), int(member.mtime))
-            elif member.issym():
-                _accept_symlink(plan, raw, name, member.linkname)
-            elif member.islnk():
-                target = plan.link_target(raw, member.linkname)
-                if target is None or plan.kinds.get(target) not in ("file", "hardlink"):
-                    plan.refuse(raw, f"is a hard link to '{shown(member.linkname)}', which is not an earlier file")
-                plan.accept(raw, name, "hardlink")
-                _make_parent(tmp, name)
-                os.link(_local(tmp, target), _local(tmp, name), follow_symlinks=False)
-            elif member.ischr() or member.isblk():
-                plan.refuse(raw, "is a device file")
-            elif member.isfifo():
-                plan.refuse(raw, "is a fifo")
+        return tarfile.open(fileobj=stream, mode="r|", bufsize=_TAR_BUFSIZE)
+    except tarfile.ReadError as exc:
+        if stream.position < tarfile.BLOCKSIZE:
+            raise damaged(stream.path, "the tar data ends inside the first member header", stream.remedy) from exc
+        raise ArchiveError(
+            f"'{os.path.basename(stream.path)}' is not a readable tar archive: {exc}", archive=stream.path
+        ) from exc
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise damaged(stream.path, str(exc), stream.remedy) from exc
+
+
+def _check_tar_end(archive: tarfile.TarFile, stream: _TarStream) -> None:
+    """tarfile stops quietly at a cut or garbled header: demand the end-of-archive marker and only
+    zero padding after it, read to the end of the file (which also checks the compressed stream)."""
+    end = archive.offset  # where tarfile read the header that ended the archive
+    behind = stream.position - end
+    if behind < 0:
+        raise damaged(stream.path, f"the last member ends after the {stream.position} bytes of tar data", stream.remedy)
+    if behind > len(stream.tail):
+        raise damaged(stream.path, f"cannot locate the end of the tar data at byte {end}", stream.remedy)
+    rest = stream.tail[len(stream.tail) - behind :] if behind else b""
+    while len(rest) < len(_END_OF_ARCHIVE):
+        more = stream.read(_TAR_BUFSIZE)
+        if not more:
+            break
+        rest += more
+    marker, rest = rest[: len(_END_OF_ARCHIVE)], rest[len(_END_OF_ARCHIVE) :]
+    if marker != _END_OF_ARCHIVE:
+        header = marker[: tarfile.BLOCKSIZE]
+        if not header:
+            detail = f"the tar data ends at byte {end} without the end-of-archive marker (two zero blocks)"
+        elif header.count(0) != len(header):
+            if len(header) < tarfile.BLOCKSIZE:
+                detail = f"the tar data ends inside the member header at byte {end}"
             else:
-                plan.refuse(raw, f"has an unsupported type {member.type!r}")
+                detail = f"the member header at byte {end} is unreadable (bad checksum)"
+        elif len(marker) < len(_END_OF_ARCHIVE):
+            detail = f"the tar data ends inside the end-of-archive marker at byte {end}"
+        else:
+            detail = f"a lone zero block at byte {end} is followed by more data"
+        raise damaged(stream.path, detail, stream.remedy)
+    padding = len(rest)
+    while True:
+        if rest.count(0) != len(rest):
+            raise damaged(stream.path, "there is data after the end-of-archive marker", stream.remedy)
+        if padding > _MAX_TAR_PADDING:
+            raise damaged(stream.path, "there are too many zero bytes after the end-of-archive marker", stream.remedy)
+        rest = stream.read(_TAR_BUFSIZE)
+        if not rest:
+            return
+        padding += len(rest)
+
+
+def _unpack_tar(path: str, tmp: str, plan: _Plan) -> None:
+    with open(path, "rb") as handle:
+        stream = _TarStream(path, handle, UNPACK_REMEDY)
+        try:
+            archive = _open_tar(stream)
+            with archive:
+                for member in archive:
+                    _extract_tar_member(archive, member, tmp, plan)
+                _check_tar_end(archive, stream)
+        finally:
+            stream.close()
+
+
+def _extract_tar_member(archive: tarfile.TarFile, member: tarfile.TarInfo, tmp: str, plan: _Plan) -> None:
+    raw = member.name
+    name = plan.name(raw)
+    if name is None:
+        if not member.isdir():
+            plan.refuse(raw, "names the archive root but is not a directory")
+        return
+    if member.isreg():
+        plan.accept(raw, name, "file", member.size)
+        _make_parent(tmp, name)
+        source = archive.extractfile(member)
+        _copy_limited(source, _local(tmp, name), plan, raw, member.size)
+        os.chmod(_local(tmp, name), plan.mode(name, member.mode, "file"))
+        plan.mtimes.append((name, int(member.mtime)))
+    elif member.isdir():
+        plan.accept(raw, name, "dir")
+        os.makedirs(_local(tmp, name), mode=0o700, exist_ok=True)
+        plan.dir_modes[name] = (plan.mode(name, member.mode, "dir"), int(member.mtime))
+    elif member.issym():
+        _accept_symlink(plan, raw, name, member.linkname)
+    elif member.islnk():
+        target = plan.link_target(raw, member.linkname)
+        if target is None or plan.kinds.get(target) not in ("file", "hardlink"):
+            plan.refuse(raw, f"is a hard link to '{shown(member.linkname)}', which is not an earlier file")
+        plan.accept(raw, name, "hardlink")
+        _make_parent(tmp, name)
+        os.link(_local(tmp, target), _local(tmp, name), follow_symlinks=False)
+    elif member.ischr() or member.isblk():
+        plan.refuse(raw, "is a device file")
+    elif member.isfifo():
+        plan.refuse(raw, "is a fifo")
+    else:
+        plan.refuse(raw, f"has an unsupported type {member.type!r}")
 
 
 def _accept_symlink(plan: _Plan, raw, name: str, target) -> None:
@@ -634,11 +773,29 @@ def _zip_kind(info: zipfile.ZipInfo) -> tuple[str, int]:
     return _special_kind(mode), 0
 
 
-def _unpack_zip(path: str, tmp: str, plan: _Plan) -> None:
+def _open_zip(path: str, remedy: str) -> zipfile.ZipFile:
+    """A zip whose central directory was found at the end of the file and matches the file's start.
+
+    A cut zip loses its end record; one cut just behind a zip stored inside it would otherwise be
+    read as that inner zip, shifted: the first local header must be at byte 0.
+    """
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise ArchiveError(f"'{os.path.basename(path)}' is not a readable zip archive: {exc}", archive=path) from exc
+    except (zipfile.BadZipFile, EOFError, ValueError, struct.error) as exc:
+        raise damaged(path, f"no valid zip central directory at its end ({exc})", remedy) from exc
+    except OSError as exc:
+        if exc.errno is not None:
+            raise
+        raise damaged(path, f"no valid zip central directory at its end ({exc})", remedy) from exc
+    infos = archive.infolist()
+    if infos and min(info.header_offset for info in infos) != 0:
+        archive.close()
+        raise damaged(path, "its central directory does not describe the start of the file", remedy)
+    return archive
+
+
+def _unpack_zip(path: str, tmp: str, plan: _Plan) -> None:
+    archive = _open_zip(path, UNPACK_REMEDY)
     with archive:
         infos = archive.infolist()
         if len(infos) > plan.max_files:
@@ -689,6 +846,40 @@ def _zip_mtime(info: zipfile.ZipInfo) -> int:
         return calendar.timegm((*info.date_time, 0, 0, 0))
     except (OverflowError, ValueError):
         return ZIP_EPOCH
+
+
+def check_complete(path: str, remedy: str) -> str:
+    """Read a whole tar or zip without extracting it; ``damaged`` (with ``remedy``) when it was cut
+    short or corrupted, as ``safe_unpack`` would find. Returns the format."""
+    fmt = detect_format(path)
+    try:
+        if fmt == "zip":
+            with _open_zip(path, remedy) as archive:
+                for info in archive.infolist():
+                    if info.flag_bits & 0x1 or info.is_dir():
+                        continue  # an encrypted member cannot be checked without its password
+                    with archive.open(info) as member:
+                        while member.read(CHUNK):  # the CRC-32 is checked at the member's end
+                            pass
+        else:
+            with open(path, "rb") as handle:
+                stream = _TarStream(path, handle, remedy)
+                try:
+                    with _open_tar(stream) as archive:
+                        for _member in archive:
+                            pass  # tarfile reads past each member's data to the next header
+                        _check_tar_end(archive, stream)
+                finally:
+                    stream.close()
+    except NotImplementedError as exc:
+        raise ArchiveError(f"cannot check '{os.path.basename(path)}': {shown(str(exc))}", archive=path) from exc
+    except _DAMAGE as exc:
+        raise damaged(path, str(exc) or type(exc).__name__, remedy) from exc
+    except OSError as exc:
+        if exc.errno is not None:
+            raise ArchiveError(f"cannot read '{path}': {shown(exc.strerror or str(exc))}", archive=path) from exc
+        raise damaged(path, str(exc), remedy) from exc
+    return fmt
 
 
 def _finish(tmp: str, plan: _Plan) -> None:
@@ -752,12 +943,17 @@ def safe_unpack(
                 _unpack_zip(archive_path, tmp, plan)
             else:
                 _unpack_tar(archive_path, tmp, plan)
-        except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
+        except NotImplementedError as exc:
             raise ArchiveError(
-                f"'{os.path.basename(archive_path)}' is damaged or unsupported: {shown(str(exc))}; nothing was extracted",
+                f"'{os.path.basename(archive_path)}' uses an unsupported feature: {shown(str(exc))}; "
+                "nothing was extracted",
                 archive=archive_path,
             ) from exc
+        except _DAMAGE as exc:
+            raise damaged(archive_path, str(exc) or type(exc).__name__) from exc
         except OSError as exc:
+            if exc.errno is None:  # a decompressor's complaint (bz2, gzip), not the file system's
+                raise damaged(archive_path, str(exc)) from exc
             where = f" ({exc.filename})" if exc.filename else ""
             raise ArchiveError(
                 f"could not unpack '{os.path.basename(archive_path)}' into {dest}: "

@@ -24,6 +24,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._archive import (
     MAX_MTIME,
     ZIP_EPOCH,
     archive_name,
+    check_complete,
     pack,
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_output, write_if_changed
@@ -383,6 +384,8 @@ def _passthrough(paths, fmt: str, suffixes: tuple[str, ...], what: str) -> list[
         for match in matches:
             if not match.endswith(suffixes):
                 raise ConfigurationError(f"{what}: '{match}' is not a {' or '.join(suffixes)} file")
+            # a build killed midway leaves a cut file: it must not be published with a valid-looking sha256
+            check_complete(match, remedy=f"nothing was packaged; build the {fmt} again")
             found.append((os.path.abspath(match), fmt))
     return found
 

@@ -71,7 +71,10 @@ options:
     type: str
     default: ""
   wheels:
-    description: Built wheel files (C(.whl)) to pass through as artifacts; each entry may be a glob that must match.
+    description:
+      - Built wheel files (C(.whl)) to pass through as artifacts; each entry may be a glob that must match.
+      - Each wheel and sdist is read to its end first; a truncated or damaged one fails the task before anything is
+        written.
     type: list
     elements: path
     default: []

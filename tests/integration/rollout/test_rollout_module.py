@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -110,6 +111,34 @@ def test_malicious_artifact_is_refused(tmp_path, target, releases):
         assert len(os.listdir(target.root / "releases")) == 1
         assert not (target.root / ".staging").exists()
         assert not (tmp_path / "outside.txt").exists()
+    assert get_json(f"http://127.0.0.1:{target.port}/version")[1]["version"] == "1.0.0"
+
+
+def test_truncated_artifact_is_refused_and_the_current_release_stays(tmp_path, target, releases):
+    import gzip
+    import tarfile
+
+    first = run_tasks(tmp_path, [rollout_task(target, releases["1.0.0"], "1.0.0")])
+    assert first.rc == 0, first.output
+    live = first.result("Deploy")["release_id"]
+    whole = Path(releases["2.0.0"][0]).read_bytes()
+    plain = gzip.decompress(whole)
+    with tarfile.open(releases["2.0.0"][0]) as archive:
+        boundary = archive.getmembers()[len(archive.getmembers()) // 2].offset
+    for number, (suffix, data) in enumerate(
+        (("tar", plain[:boundary]), ("tar.gz", whole[:-4]), ("tar.gz", whole[: len(whole) // 2]))
+    ):
+        cut = tmp_path / f"cut-{number}.{suffix}"
+        cut.write_bytes(data)
+        run = run_tasks(tmp_path, [rollout_task(target, (str(cut), ""), "2.0.0")])
+        assert run.rc != 0
+        message = run.result("Deploy")["msg"]
+        assert f"archive 'cut-{number}.{suffix}' is truncated or damaged" in message
+        assert "\n" not in message and "Traceback" not in message
+        assert os.listdir(target.root / "releases") == [live]
+        assert not (target.root / ".staging").exists()
+        assert os.readlink(target.root / "current").endswith(live)
+        assert statuses(target.root) == {live: "active"}
     assert get_json(f"http://127.0.0.1:{target.port}/version")[1]["version"] == "1.0.0"
 
 

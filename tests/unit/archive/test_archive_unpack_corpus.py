@@ -416,9 +416,42 @@ def test_setuid_setgid_and_sticky_bits_are_stripped(arena):
     assert stat.S_IMODE((dest / "bin" / "su").stat().st_mode) == 0o755
     assert stat.S_IMODE((dest / "bin" / "group").stat().st_mode) == 0o750
     assert stat.S_IMODE((dest / "bin").stat().st_mode) == 0o755
-    assert stat.S_IMODE((dest / "shared").stat().st_mode) == 0o777
+    assert stat.S_IMODE((dest / "shared").stat().st_mode) == 0o755
     assert stat.S_IMODE((dest / "plain.txt").stat().st_mode) == 0o640
     assert result["modes_stripped"] == ["bin", "bin/group", "bin/su", "shared"]
+
+
+def test_group_and_other_write_bits_are_cleared(arena):
+    """As tarfile's data filter: nobody but the owner may rewrite deployed code."""
+    archive = arena / "modes.tar.gz"
+    make_tar(
+        archive,
+        [
+            tar_member("app", "dir", mode=0o777),
+            tar_member("app/config.py", data=b"x", mode=0o666),
+            tar_member("app/run.sh", data=b"#!/bin/sh\n", mode=0o777),
+            tar_member("app/group.txt", data=b"x", mode=0o664),
+            tar_member("app/odd.txt", data=b"x", mode=0o611),
+            tar_member("app/private.txt", data=b"x", mode=0o400),
+            tar_member("tmp", "dir", mode=0o1777),
+        ],
+    )
+    dest = arena / "deploy" / "release"
+    result = safe_unpack(str(archive), str(dest))
+    modes = {
+        name: stat.S_IMODE((dest / name).stat().st_mode)
+        for name in ("app", "app/config.py", "app/run.sh", "app/group.txt", "app/odd.txt", "app/private.txt", "tmp")
+    }
+    assert modes == {
+        "app": 0o755,
+        "app/config.py": 0o644,
+        "app/run.sh": 0o755,
+        "app/group.txt": 0o644,
+        "app/odd.txt": 0o600,  # execute bits only where the owner has one
+        "app/private.txt": 0o600,  # the owner keeps read and write
+        "tmp": 0o755,
+    }
+    assert result["modes_stripped"] == ["app", "app/config.py", "app/group.txt", "app/odd.txt", "app/run.sh", "tmp"]
 
 
 def test_zip_setuid_bit_is_stripped(arena):
@@ -427,6 +460,18 @@ def test_zip_setuid_bit_is_stripped(arena):
     dest = arena / "deploy" / "release"
     safe_unpack(str(archive), str(dest))
     assert stat.S_IMODE((dest / "tool").stat().st_mode) == 0o755
+
+
+def test_zip_world_writable_modes_are_cleared(arena):
+    archive = arena / "modes.zip"
+    make_zip(
+        archive,
+        [zip_member("www/", "dir", mode=0o777), zip_member("www/index.php", data=b"x", mode=0o666)],
+    )
+    dest = arena / "deploy" / "release"
+    safe_unpack(str(archive), str(dest))
+    assert stat.S_IMODE((dest / "www").stat().st_mode) == 0o755
+    assert stat.S_IMODE((dest / "www" / "index.php").stat().st_mode) == 0o644
 
 
 def test_links_inside_the_tree_are_restored(arena):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
+import tarfile
+import zipfile
 
 import pytest
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._archive import ArchiveError
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._package import (
     DEFAULT_SOURCE_DATE_EPOCH,
@@ -194,11 +198,25 @@ def test_checksum_files_verify_with_sha256sum(tree, tmp_path):
     assert first == f"{result['artifacts'][1]['sha256']}  app-1.0.0.zip\n"
 
 
+def build_outputs(built) -> tuple[bytes, bytes]:
+    """A small real wheel (zip) and sdist (tar.gz) in ``built``; returns their bytes."""
+    built.mkdir()
+    with zipfile.ZipFile(built / "app-1.0.0-py3-none-any.whl", "w", zipfile.ZIP_DEFLATED) as wheel:
+        for index in range(20):
+            wheel.writestr(f"app/mod{index}.py", f"VALUE = {index}\n" * 50)
+        wheel.writestr("app-1.0.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: app\nVersion: 1.0.0\n")
+    with tarfile.open(built / "app-1.0.0.tar.gz", "w:gz") as sdist:
+        for index in range(20):
+            data = f"VALUE = {index}\n".encode() * 50
+            info = tarfile.TarInfo(f"app-1.0.0/app/mod{index}.py")
+            info.size = len(data)
+            sdist.addfile(info, io.BytesIO(data))
+    return (built / "app-1.0.0-py3-none-any.whl").read_bytes(), (built / "app-1.0.0.tar.gz").read_bytes()
+
+
 def test_wheels_and_sdists_pass_through_as_artifacts(tree, tmp_path):
     built = tmp_path / "built"
-    built.mkdir()
-    (built / "app-1.0.0-py3-none-any.whl").write_bytes(b"wheel bytes")
-    (built / "app-1.0.0.tar.gz").write_bytes(b"sdist bytes")
+    wheel_bytes, _sdist_bytes = build_outputs(built)
     dist = tmp_path / "dist"
     result = package(
         str(tree),
@@ -212,7 +230,7 @@ def test_wheels_and_sdists_pass_through_as_artifacts(tree, tmp_path):
     )
     formats = {a["name"]: a["format"] for a in result["artifacts"]}
     assert formats == {"app-1.0.0-py3-none-any.whl": "wheel", "app-1.0.0.tar.gz": "sdist"}
-    assert (dist / "app-1.0.0-py3-none-any.whl").read_bytes() == b"wheel bytes"
+    assert (dist / "app-1.0.0-py3-none-any.whl").read_bytes() == wheel_bytes
     assert (dist / "app-1.0.0-py3-none-any.whl.sha256").exists()
     again = package(
         str(tree),
@@ -227,10 +245,36 @@ def test_wheels_and_sdists_pass_through_as_artifacts(tree, tmp_path):
     assert again["changed"] is False
 
 
+@pytest.mark.parametrize("artifact", ["app-1.0.0-py3-none-any.whl", "app-1.0.0.tar.gz"])
+def test_a_truncated_wheel_or_sdist_is_not_packaged(tree, tmp_path, artifact):
+    built = tmp_path / "built"
+    build_outputs(built)
+    whole = (built / artifact).read_bytes()
+    dist = tmp_path / "dist"
+    for cut in (len(whole) // 2, len(whole) - 3):
+        (built / artifact).write_bytes(whole[:cut])
+        with pytest.raises(ArchiveError) as refused:
+            package(
+                str(tree),
+                "app",
+                "1.0.0",
+                str(dist),
+                formats=["tar.gz"],
+                wheels=[str(built / "*.whl")],
+                sdists=[str(built / "app-1.0.0.tar.gz")],
+                source_date_epoch=0,
+            )
+        message = str(refused.value)
+        assert f"archive '{artifact}' is truncated or damaged" in message and "build the" in message
+        assert "\n" not in message
+        assert not dist.exists(), "nothing is written when an input is damaged"
+
+
 def test_a_sdist_named_like_the_tar_gz_archive_is_a_clear_conflict(tree, tmp_path):
-    (tmp_path / "app-1.0.0.tar.gz").write_bytes(b"sdist")
+    build_outputs(tmp_path / "built")
+    sdist = str(tmp_path / "built" / "app-1.0.0.tar.gz")
     with pytest.raises(ConfigurationError, match=r"two artifacts would be called 'app-1\.0\.0\.tar\.gz'"):
-        package(str(tree), "app", "1.0.0", str(tmp_path / "dist"), sdists=[str(tmp_path / "app-1.0.0.tar.gz")])
+        package(str(tree), "app", "1.0.0", str(tmp_path / "dist"), sdists=[sdist])
 
 
 @pytest.mark.parametrize(
