@@ -40,6 +40,7 @@ import time
 import zipfile
 import zlib
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_output, current_umask, default_mode
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConveyorError
 
 
@@ -83,12 +84,6 @@ def damaged(path: str, detail: str, remedy: str = UNPACK_REMEDY) -> ArchiveError
         archive=path,
         damaged=True,
     )
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,27 +413,13 @@ def pack(
         result["changed"] = not _same_file(dest, sink.hexdigest(), sink.size)
         return result
 
-    directory = os.path.dirname(dest)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            sink = _DigestSink(handle)
-            _build(writer, entries, sink, mtime, compresslevel, dest)
-            handle.flush()
-            os.fsync(handle.fileno())
+    with atomic_output(dest, default_mode()) as out:
+        sink = _DigestSink(out.file)
+        _build(writer, entries, sink, mtime, compresslevel, dest)
         result.update(sha256=sink.hexdigest(), size=sink.size)
-        if _same_file(dest, sink.hexdigest(), sink.size):
-            os.unlink(tmp)
-            result["changed"] = False
-        else:
-            os.chmod(tmp, 0o644 & ~_umask())
-            os.replace(tmp, dest)
-            result["changed"] = True
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        result["changed"] = not _same_file(dest, sink.hexdigest(), sink.size)
+        if not result["changed"]:
+            out.discard()
     return result
 
 
@@ -897,7 +878,7 @@ def _finish(tmp: str, plan: _Plan) -> None:
         mode, mtime = plan.dir_modes[name]
         os.chmod(_local(tmp, name), mode)
         os.utime(_local(tmp, name), (mtime, mtime), follow_symlinks=False)
-    os.chmod(tmp, 0o755 & ~_umask())
+    os.chmod(tmp, 0o755 & ~current_umask())
 
 
 def _limit(value, what: str) -> int:

@@ -30,11 +30,15 @@ TEMP_SUFFIX = ".tmp"
 LINK_TEMP_MARK = ".tmp-"  # <link>.tmp-<random>: what a switch killed between its two steps leaves
 
 
-def default_mode() -> int:
-    """0644 narrowed by the process umask: the mode a new, non-executable file gets."""
+def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
-    return 0o644 & ~mask
+    return mask
+
+
+def default_mode() -> int:
+    """0644 narrowed by the process umask: the mode a new, non-executable file gets."""
+    return 0o644 & ~current_umask()
 
 
 def existing_mode(path: str, default: int | None = None) -> int:
