@@ -74,7 +74,9 @@ options:
     type: bool
     default: false
   lock_timeout:
-    description: Seconds to wait for another run's migration lock before failing.
+    description:
+      - Seconds to wait for another run's migration lock before failing. On SQLite it is also how long a statement
+        waits for a lock another connection (the application, say) holds on the database file.
     type: int
     default: 60
   installed_by:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 
 DEFAULT_HISTORY_TABLE = "conveyor_schema_history"
+DEFAULT_LOCK_TIMEOUT = 60.0
 HISTORY_COLUMNS = (
     "installed_rank",
     "version",
@@ -91,8 +92,11 @@ class Driver:
         """Where the migrations go, without any secret (for messages and results)."""
         raise NotImplementedError
 
-    def open(self, read_only: bool) -> None:
-        """Connect. A read-only connection must not create or change anything."""
+    def open(self, read_only: bool, timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        """Connect. A read-only connection must not create or change anything.
+
+        ``timeout``: seconds any statement may wait for a lock another connection holds, before it fails.
+        """
         raise NotImplementedError
 
     def close(self) -> None:

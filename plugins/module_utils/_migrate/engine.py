@@ -162,7 +162,7 @@ def migrate(driver: Driver, migrations_path: str | None, state: str = "migrated"
         plan_baseline([], baseline_version)
     files = load_migrations(migrations_path) if state != "baselined" or migrations_path else None
     with driver:
-        driver.open(read_only=check_mode)
+        driver.open(read_only=check_mode, timeout=float(lock_timeout))
         if check_mode:
             return _plan_only(driver, files, state, target, out_of_order, baseline_version, baseline_description,
                               placeholders, secrets, want_sql)  # fmt: skip

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_bytes
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.driver import (
+    DEFAULT_LOCK_TIMEOUT,
     HISTORY_COLUMNS,
     Driver,
     HistoryRow,
@@ -69,7 +70,7 @@ class PostgreSQLDriver(Driver):
     def _fail(self, action: str, exc: Exception) -> ConveyorError:
         return ConveyorError(f"PostgreSQL {action} failed on {self.describe()}: {self._message(exc)}")
 
-    def open(self, read_only: bool) -> None:
+    def open(self, read_only: bool, timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:  # the lock loop waits instead
         kwargs = dict(self.conninfo)
         kwargs.setdefault("application_name", "conveyor.cicd db_migrate")
         if read_only:  # the server itself refuses any write from this session

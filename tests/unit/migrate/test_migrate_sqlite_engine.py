@@ -5,10 +5,12 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import threading
+import time
 
 import pytest
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.driver import LockTimeoutError
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.engine import (
     MigrationFailed,
@@ -113,3 +115,48 @@ def test_bad_parameters_are_one_line(tmp_path):
         driver(str(tmp_path / "a.db"), dsn="postgresql://x")
     with pytest.raises(ConfigurationError, match=r"directory of database .* does not exist"):
         migrate(driver(str(tmp_path / "nope" / "a.db")), str(tmp_path))
+
+
+def _hold_write_lock(database, seconds, locked: threading.Event):
+    conn = sqlite3.connect(database, isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")  # what a long write by another connection holds while it runs
+    locked.set()
+    time.sleep(seconds)
+    conn.execute("ROLLBACK")
+    conn.close()
+
+
+def test_a_run_waits_for_another_connections_write_lock_up_to_lock_timeout(project):
+    _root, migrations, database = project
+    sqlite3.connect(database).close()
+    locked = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(database, 6, locked))  # longer than sqlite3's 5s
+    holder.start()
+    locked.wait(10)
+    started = time.monotonic()
+    try:
+        result = migrate(driver(database), migrations, placeholders={"first": "a"}, lock_timeout=30)
+    finally:
+        holder.join()
+    assert time.monotonic() - started >= 4 and [a["version"] for a in result["applied"]] == ["1", "2"]
+
+
+def test_a_write_lock_held_past_lock_timeout_fails_with_one_clear_line(project):
+    _root, migrations, database = project
+    sqlite3.connect(database).close()
+    locked = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(database, 4, locked))
+    holder.start()
+    locked.wait(10)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ConveyorError) as failure:
+            migrate(driver(database), migrations, placeholders={"first": "a"}, lock_timeout=1)
+        waited = time.monotonic() - started
+    finally:
+        holder.join()
+    assert 0.9 <= waited < 3.5
+    assert failure.value.msg == (
+        f"SQLite open failed for {database}: database is locked: another connection (a migration run, or the "
+        "application) held a lock on it for more than 1s; wait for it to finish, or raise lock_timeout"
+    )
