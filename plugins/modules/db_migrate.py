@@ -228,7 +228,9 @@ def run(module: ConveyorModule) -> dict:
             want_sql=module._diff,
         )
     except MigrationFailed as exc:  # earlier migrations of the run stay applied: report them and changed
-        module.fail_json(msg=exc.msg, changed=bool(exc.details.get("applied")), **exc.details)
+        details = dict(exc.details)
+        changed = details.pop("changed", False) or bool(details.get("applied"))
+        module.fail_json(msg=exc.msg, changed=changed, **details)
 
 
 MODULE_SPEC = dict(argument_spec=argument_spec(), supports_check_mode=True)

@@ -106,6 +106,11 @@ class Driver:
         raise NotImplementedError
 
     # history -------------------------------------------------------------------------------
+    @property
+    def qualified_table(self) -> str:
+        """The history table as SQL names it (quoted, with its schema where there is one)."""
+        return f'"{self.history_table}"'
+
     def history_exists(self) -> bool:
         raise NotImplementedError
 
@@ -117,8 +122,12 @@ class Driver:
         """Create the history table (and schema) if missing."""
         raise NotImplementedError
 
-    def insert_history(self, row: HistoryRow) -> None:
-        """Record one row in its own transaction (baselines, failed non-transactional runs)."""
+    def insert_history(self, row: HistoryRow) -> int:
+        """Record one row in its own, committed transaction; return its installed_rank."""
+        raise NotImplementedError
+
+    def finish_history(self, installed_rank: int, execution_time_ms: int, success: bool) -> None:
+        """Set the outcome of a row recorded before its migration ran (no-transaction migrations)."""
         raise NotImplementedError
 
     # running ------------------------------------------------------------------------------

@@ -57,6 +57,10 @@ class PostgreSQLDriver(Driver):
     def table(self) -> str:
         return f'"{self.history_schema}"."{self.history_table}"'
 
+    @property
+    def qualified_table(self) -> str:
+        return self.table
+
     def describe(self) -> str:
         info = self.conninfo
         host = info.get("host") or "localhost"
@@ -124,19 +128,29 @@ class PostgreSQLDriver(Driver):
         except psycopg.Error as exc:
             raise self._fail(f"creating the history table {self.table}", exc) from None
 
-    def _insert(self, row: HistoryRow) -> None:
-        self.conn.execute(
+    def _insert(self, row: HistoryRow) -> int:
+        return self.conn.execute(
             f"INSERT INTO {self.table} (installed_rank, version, description, type, script, checksum, installed_by, "
             "execution_time_ms, success) "
-            f"SELECT COALESCE(MAX(installed_rank), 0) + 1, %s, %s, %s, %s, %s, %s, %s, %s FROM {self.table}",
+            f"SELECT COALESCE(MAX(installed_rank), 0) + 1, %s, %s, %s, %s, %s, %s, %s, %s FROM {self.table} "
+            "RETURNING installed_rank",
             (row.version, row.description[:200], row.type, row.script, row.checksum, row.installed_by[:100],
              row.execution_time_ms, row.success),
-        )  # fmt: skip
+        ).fetchone()[0]  # fmt: skip
 
-    def insert_history(self, row: HistoryRow) -> None:
+    def insert_history(self, row: HistoryRow) -> int:
         try:
             with self.conn.transaction():
-                self._insert(row)
+                return self._insert(row)
+        except psycopg.Error as exc:
+            raise self._fail(f"writing the history table {self.table}", exc) from None
+
+    def finish_history(self, installed_rank: int, execution_time_ms: int, success: bool) -> None:
+        try:
+            self.conn.execute(
+                f"UPDATE {self.table} SET execution_time_ms = %s, success = %s WHERE installed_rank = %s",
+                (execution_time_ms, success, installed_rank),
+            )
         except psycopg.Error as exc:
             raise self._fail(f"writing the history table {self.table}", exc) from None
 

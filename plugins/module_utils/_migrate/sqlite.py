@@ -140,22 +140,33 @@ class SQLiteDriver(Driver):
         except sqlite3.Error as exc:
             raise self._fail(f"creating the history table {self.history_table}", exc) from None
 
-    def _insert(self, row: HistoryRow) -> None:
-        self.conn.execute(
+    def _insert(self, row: HistoryRow) -> int:
+        cursor = self.conn.execute(
             f'INSERT INTO "{self.history_table}" (installed_rank, version, description, type, script, checksum, '
             "installed_by, execution_time_ms, success) "
             f'SELECT COALESCE(MAX(installed_rank), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM "{self.history_table}"',
             (row.version, row.description, row.type, row.script, row.checksum, row.installed_by,
              row.execution_time_ms, int(row.success)),
         )  # fmt: skip
+        return cursor.lastrowid  # installed_rank is the INTEGER PRIMARY KEY, so the rowid
 
-    def insert_history(self, row: HistoryRow) -> None:
+    def insert_history(self, row: HistoryRow) -> int:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-            self._insert(row)
+            rank = self._insert(row)
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
+            raise self._fail(f"writing the history table {self.history_table}", exc) from None
+        return rank
+
+    def finish_history(self, installed_rank: int, execution_time_ms: int, success: bool) -> None:
+        try:
+            self.conn.execute(
+                f'UPDATE "{self.history_table}" SET execution_time_ms = ?, success = ? WHERE installed_rank = ?',
+                (execution_time_ms, int(success), installed_rank),
+            )
+        except sqlite3.Error as exc:
             raise self._fail(f"writing the history table {self.history_table}", exc) from None
 
     def _rollback(self) -> None:
