@@ -74,7 +74,9 @@ options:
     type: bool
     default: false
   lock_timeout:
-    description: Seconds to wait for another run's migration lock before failing.
+    description:
+      - Seconds to wait for another run's migration lock before failing. On SQLite it is also how long a statement
+        waits for a lock another connection (the application, say) holds on the database file.
     type: int
     default: 60
   installed_by:
@@ -226,7 +228,9 @@ def run(module: ConveyorModule) -> dict:
             want_sql=module._diff,
         )
     except MigrationFailed as exc:  # earlier migrations of the run stay applied: report them and changed
-        module.fail_json(msg=exc.msg, changed=bool(exc.details.get("applied")), **exc.details)
+        details = dict(exc.details)
+        changed = details.pop("changed", False) or bool(details.get("applied"))
+        module.fail_json(msg=exc.msg, changed=changed, **details)
 
 
 MODULE_SPEC = dict(argument_spec=argument_spec(), supports_check_mode=True)

@@ -49,6 +49,12 @@ options:
     description: Do not report pending versions below the current version as a problem.
     type: bool
     default: false
+  lock_timeout:
+    description:
+      - Seconds a read may wait while another connection holds a write lock on a SQLite database (a migration
+        writing, or the application) before failing.
+    type: int
+    default: 60
 requirements:
   - psycopg 3 (C(pip install psycopg[binary])) on the target host for O(engine=postgresql).
 seealso:
@@ -82,6 +88,16 @@ applied:
   sample: [{version: "1", description: create items, type: versioned, script: V1__create_items.sql,
             checksum: 3a7b..., installed_rank: 1, installed_by: app, installed_on: "2025-01-01T10:00:00+00:00",
             execution_time_ms: 4}]
+failed_migrations:
+  description:
+    - History rows with C(success) false, in installed order - a C(-- conveyor:no-transaction) migration that failed,
+      was interrupted (its run was killed), or is running right now. A M(conveyor.cicd.db_migrate) run stops on
+      any of them; each one is also in RV(problems) with the SQL that removes it once the schema is repaired.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{version: "3", description: backfill, type: versioned, script: V3__backfill.sql, checksum: 9c1d...,
+            installed_rank: 3, installed_by: app, installed_on: "2025-01-01T10:00:00+00:00", execution_time_ms: 0}]
 pending:
   description: Migrations a run would apply (empty without O(migrations_path)).
   returned: always
@@ -130,6 +146,7 @@ def run(module: ConveyorModule) -> dict:
         out_of_order=params["out_of_order"],
         placeholders=params["placeholders"],
         secret_placeholders=params["secret_placeholders"],
+        lock_timeout=params["lock_timeout"],
     )
 
 
@@ -139,6 +156,7 @@ def _argument_spec() -> dict:
         migrations_path=dict(type="path"),
         target=dict(type="str", default="latest"),
         out_of_order=dict(type="bool", default=False),
+        lock_timeout=dict(type="int", default=60),
     )
     return spec
 

@@ -16,6 +16,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import Confi
 from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import one_line  # noqa: F401 - re-exported
 
 DEFAULT_HISTORY_TABLE = "conveyor_schema_history"
+DEFAULT_LOCK_TIMEOUT = 60.0
 HISTORY_COLUMNS = (
     "installed_rank",
     "version",
@@ -83,8 +84,11 @@ class Driver:
         """Where the migrations go, without any secret (for messages and results)."""
         raise NotImplementedError
 
-    def open(self, read_only: bool) -> None:
-        """Connect. A read-only connection must not create or change anything."""
+    def open(self, read_only: bool, timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        """Connect. A read-only connection must not create or change anything.
+
+        ``timeout``: seconds any statement may wait for a lock another connection holds, before it fails.
+        """
         raise NotImplementedError
 
     def close(self) -> None:
@@ -94,6 +98,11 @@ class Driver:
         raise NotImplementedError
 
     # history -------------------------------------------------------------------------------
+    @property
+    def qualified_table(self) -> str:
+        """The history table as SQL names it (quoted, with its schema where there is one)."""
+        return f'"{self.history_table}"'
+
     def history_exists(self) -> bool:
         raise NotImplementedError
 
@@ -105,8 +114,12 @@ class Driver:
         """Create the history table (and schema) if missing."""
         raise NotImplementedError
 
-    def insert_history(self, row: HistoryRow) -> None:
-        """Record one row in its own transaction (baselines, failed non-transactional runs)."""
+    def insert_history(self, row: HistoryRow) -> int:
+        """Record one row in its own, committed transaction; return its installed_rank."""
+        raise NotImplementedError
+
+    def finish_history(self, installed_rank: int, execution_time_ms: int, success: bool) -> None:
+        """Set the outcome of a row recorded before its migration ran (no-transaction migrations)."""
         raise NotImplementedError
 
     # running ------------------------------------------------------------------------------

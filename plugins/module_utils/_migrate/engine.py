@@ -8,11 +8,17 @@ a driver (see ``driver_from_params``) and return plain dicts.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate import postgresql, sqlite
-from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.driver import Driver, HistoryRow, StatementError
+from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.driver import (
+    DEFAULT_LOCK_TIMEOUT,
+    Driver,
+    HistoryRow,
+    StatementError,
+)
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.files import (
     BASELINE,
     Version,
@@ -23,6 +29,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.planner imp
     LATEST,
     Plan,
     Step,
+    failed_row_problem,
     parse_target,
     plan_baseline,
     plan_migrate,
@@ -102,32 +109,53 @@ def _applied_entry(step: Step, elapsed_ms: int) -> dict:
 def _run_step(driver: Driver, step: Step, installed_by: str, placeholders, secrets) -> dict:
     item = step.migration
     sql = render(item.text, item.script, placeholders, secrets)
+    if item.transactional:
+        started = time.monotonic()
+        try:
+            driver.run_in_transaction(sql, _history_row(step, installed_by, 0, True))  # the driver times the SQL
+        except StatementError as exc:
+            raise _failed(item, exc, "it was rolled back and not recorded") from None
+        return _applied_entry(step, int((time.monotonic() - started) * 1000))
+    # Recorded as not successful, and committed, before the first statement: a run killed half-way leaves this
+    # row behind, so the next run stops instead of applying the file again on top of what it already did.
+    rank = driver.insert_history(_history_row(step, installed_by, 0, False))
     started = time.monotonic()
     try:
-        if item.transactional:
-            driver.run_in_transaction(sql, _history_row(step, installed_by, 0, True))  # the driver times the SQL
-        else:
-            driver.run_statements(sql)
+        driver.run_statements(sql)
     except StatementError as exc:
         elapsed = int((time.monotonic() - started) * 1000)
-        if not item.transactional:
-            driver.insert_history(_history_row(step, installed_by, elapsed, False))
-        where = f" at line {exc.line}" if exc.line else ""
-        outcome = (
-            "it was rolled back and not recorded"
-            if item.transactional
-            else "it ran outside a transaction and may be partly applied; it is recorded with success false"
+        with contextlib.suppress(ConveyorError):  # the row already says success false; only its time is lost
+            driver.finish_history(rank, elapsed, False)
+        failure = _failed(
+            item,
+            exc,
+            "it ran outside a transaction and may be partly applied; it is recorded with success false "
+            f"(installed_rank {rank})",
         )
-        raise MigrationFailed(
-            f"{item.script} failed{where}: {exc.message} ({outcome})",
-            failed_script=item.script,
-            failed_line=exc.line,
-            database_message=exc.message,
-        ) from None
+        failure.details["changed"] = True  # statements before the failure stay, and so does the history row
+        raise failure from None
     elapsed = int((time.monotonic() - started) * 1000)
-    if not item.transactional:
-        driver.insert_history(_history_row(step, installed_by, elapsed, True))
+    try:
+        driver.finish_history(rank, elapsed, True)
+    except ConveyorError as exc:
+        raise MigrationFailed(
+            f"{item.script} ran completely, but recording its success failed: {exc.msg}; its history row "
+            f"(installed_rank {rank}) still says success false, so the next run stops until you check the schema "
+            f"and delete that row",
+            failed_script=item.script,
+            changed=True,
+        ) from None
     return _applied_entry(step, elapsed)
+
+
+def _failed(item, exc: StatementError, outcome: str) -> MigrationFailed:
+    where = f" at line {exc.line}" if exc.line else ""
+    return MigrationFailed(
+        f"{item.script} failed{where}: {exc.message} ({outcome})",
+        failed_script=item.script,
+        failed_line=exc.line,
+        database_message=exc.message,
+    )
 
 
 def _result(driver: Driver, plan_state, pending, applied, changed, extra=None) -> dict:
@@ -162,7 +190,7 @@ def migrate(driver: Driver, migrations_path: str | None, state: str = "migrated"
         plan_baseline([], baseline_version)
     files = load_migrations(migrations_path) if state != "baselined" or migrations_path else None
     with driver:
-        driver.open(read_only=check_mode)
+        driver.open(read_only=check_mode, timeout=float(lock_timeout))
         if check_mode:
             return _plan_only(driver, files, state, target, out_of_order, baseline_version, baseline_description,
                               placeholders, secrets, want_sql)  # fmt: skip
@@ -171,7 +199,7 @@ def migrate(driver: Driver, migrations_path: str | None, state: str = "migrated"
             who = installed_by or driver.current_user()
             if state == "baselined":
                 return _baseline(driver, history, baseline_version, baseline_description, who)
-            plan = _plan(files, history, state, target, out_of_order, placeholders, secrets)
+            plan = _plan(driver, files, history, state, target, out_of_order, placeholders, secrets)
             _raise_problems(plan.problems, current_version=_version_text(plan.state.current))
             if plan.steps:
                 driver.ensure_history()
@@ -179,10 +207,11 @@ def migrate(driver: Driver, migrations_path: str | None, state: str = "migrated"
             for step in plan.steps:
                 try:
                     applied.append(_run_step(driver, step, who, placeholders, secrets))
-                except MigrationFailed as exc:
-                    exc.details.update(applied=applied, current_version=_current(driver))
-                    exc.msg += f"; {len(applied)} migration(s) applied earlier in this run stay applied"
-                    raise
+                except ConveyorError as exc:  # a history write failing too: what went in before it is reported
+                    failure = exc if isinstance(exc, MigrationFailed) else MigrationFailed(exc.msg, **exc.details)
+                    failure.details.update(applied=applied, current_version=_current(driver))
+                    failure.msg += f"; {len(applied)} migration(s) applied earlier in this run stay applied"
+                    raise failure from None
             final, remaining = plan.state, plan.pending
             if plan.steps:
                 after = driver.read_history()
@@ -198,10 +227,10 @@ def _current(driver: Driver) -> str | None:
         return None
 
 
-def _plan(files, history, state, target, out_of_order, placeholders, secrets) -> Plan:
+def _plan(driver, files, history, state, target, out_of_order, placeholders, secrets) -> Plan:
     if state == "rolled_back":
-        return plan_undo(files, history, target, placeholders, secrets)
-    return plan_migrate(files, history, target, out_of_order, placeholders, secrets)
+        return plan_undo(files, history, target, placeholders, secrets, driver.qualified_table)
+    return plan_migrate(files, history, target, out_of_order, placeholders, secrets, driver.qualified_table)
 
 
 def _plan_only(driver, files, state, target, out_of_order, baseline_version, baseline_description, placeholders,
@@ -214,7 +243,7 @@ def _plan_only(driver, files, state, target, out_of_order, baseline_version, bas
         if needed:
             result["current_version"] = str(Version(str(baseline_version)))
         return result
-    plan = _plan(files, history, state, target, out_of_order, placeholders, secrets)
+    plan = _plan(driver, files, history, state, target, out_of_order, placeholders, secrets)
     _raise_problems(plan.problems, current_version=_version_text(plan.state.current))
     extra = {"planned": [s.as_dict() for s in plan.steps]}
     if want_sql:
@@ -236,26 +265,30 @@ def _baseline(driver, history, baseline_version, baseline_description, who) -> d
     return _result(driver, replay(history), [], [], needed)
 
 
+def _row_entry(row: HistoryRow) -> dict:
+    return {
+        "version": row.version,
+        "description": row.description,
+        "type": row.type,
+        "script": row.script,
+        "checksum": row.checksum,
+        "installed_rank": row.installed_rank,
+        "installed_by": row.installed_by,
+        "installed_on": row.installed_on,
+        "execution_time_ms": row.execution_time_ms,
+    }
+
+
 def inspect(driver: Driver, migrations_path: str | None = None, target=LATEST, out_of_order: bool = False,
-            placeholders=None, secret_placeholders=None) -> dict:  # fmt: skip
+            placeholders=None, secret_placeholders=None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> dict:  # fmt: skip
     """Current version, applied and pending migrations and validation problems; changes nothing."""
     with driver:
-        driver.open(read_only=True)
+        driver.open(read_only=True, timeout=float(lock_timeout))
         exists = driver.history_exists()
         history = driver.read_history()
     state = replay(history)
     applied = [
-        {
-            "version": row.version,
-            "description": row.description,
-            "type": row.type,
-            "script": row.script,
-            "checksum": row.checksum,
-            "installed_rank": row.installed_rank,
-            "installed_by": row.installed_by,
-            "installed_on": row.installed_on,
-            "execution_time_ms": row.execution_time_ms,
-        }
+        _row_entry(row)
         for row in sorted(
             list(state.versions.values()) + list(state.repeatables.values()), key=lambda r: r.installed_rank
         )
@@ -268,12 +301,15 @@ def inspect(driver: Driver, migrations_path: str | None = None, target=LATEST, o
         "history_exists": exists,
         "current_version": _version_text(state.current),
         "applied": applied,
+        # success false: a no-transaction migration that failed, was interrupted, or is running right now
+        "failed_migrations": [_row_entry(row) for row in state.failed],
         "pending": [],
-        "problems": [],
+        "problems": [failed_row_problem(row, driver.qualified_table) for row in state.failed],
     }
     if migrations_path:
         files = load_migrations(migrations_path)
-        plan = plan_migrate(files, history, target, out_of_order, placeholders, secret_placeholders)
+        plan = plan_migrate(files, history, target, out_of_order, placeholders, secret_placeholders,
+                            driver.qualified_table)  # fmt: skip
         result["pending"] = [s.as_dict() for s in plan.pending]
         result["problems"] = plan.problems
     return result

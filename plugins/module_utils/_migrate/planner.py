@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.driver import DEFAULT_HISTORY_TABLE
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.files import (
     BASELINE,
     REPEATABLE,
@@ -90,16 +91,24 @@ def parse_target(target) -> Version | None:
     return Version(str(target))
 
 
-def _history_problems(files: MigrationSet, state: AppliedState) -> list[str]:
+def failed_row_problem(row, history_table: str = f'"{DEFAULT_HISTORY_TABLE}"') -> str:
+    """What to do about a history row with success false (``history_table`` as SQL names it)."""
+    if row.type == UNDO:
+        what = f"undo of version {row.version}"
+    else:
+        what = f"version {row.version}" if row.version else f"{row.type} '{row.description}'"
+    return (
+        f"{row.script} ({what}) did not complete on an earlier run: it ran outside a transaction and failed or "
+        f"was interrupted, so it may be partly applied; repair the schema by hand, then delete its history row "
+        f"with DELETE FROM {history_table} WHERE installed_rank = {row.installed_rank}; and run again"
+    )
+
+
+def _history_problems(files: MigrationSet, state: AppliedState, history_table: str) -> list[str]:
     problems = list(files.problems)
     by_version = {m.version: m for m in files.versioned}
     for row in state.failed:
-        what = f"version {row.version}" if row.version else row.description
-        problems.append(
-            f"{row.script} ({what}) failed on an earlier run outside a transaction and may be partly applied: "
-            f"repair the schema by hand, then delete its row (installed_rank {row.installed_rank}, success false) "
-            "from the history table"
-        )
+        problems.append(failed_row_problem(row, history_table))
     for version, row in sorted(state.versions.items()):
         if row.type == BASELINE:
             continue
@@ -146,9 +155,9 @@ def _placeholder_problems(steps, placeholders, secrets) -> list[str]:
 
 
 def plan_migrate(files: MigrationSet, history, target=LATEST, out_of_order=False, placeholders=None,
-                 secrets=None) -> Plan:  # fmt: skip
+                 secrets=None, history_table: str = f'"{DEFAULT_HISTORY_TABLE}"') -> Plan:  # fmt: skip
     state = replay(history)
-    problems = _history_problems(files, state)
+    problems = _history_problems(files, state, history_table)
     target_version = parse_target(target)
     current = state.current
     pending_files = _pending_versioned(files, state)
@@ -173,9 +182,10 @@ def plan_migrate(files: MigrationSet, history, target=LATEST, out_of_order=False
     return Plan(steps=steps, problems=problems, state=state, pending=pending)
 
 
-def plan_undo(files: MigrationSet, history, target, placeholders=None, secrets=None) -> Plan:
+def plan_undo(files: MigrationSet, history, target, placeholders=None, secrets=None,
+              history_table: str = f'"{DEFAULT_HISTORY_TABLE}"') -> Plan:  # fmt: skip
     state = replay(history)
-    problems = _history_problems(files, state)
+    problems = _history_problems(files, state, history_table)
     target_version = parse_target(target)
     if target_version is None:
         raise ConfigurationError(

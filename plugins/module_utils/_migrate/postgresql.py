@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_bytes
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.driver import (
+    DEFAULT_LOCK_TIMEOUT,
     HISTORY_COLUMNS,
     Driver,
     HistoryRow,
@@ -57,6 +58,10 @@ class PostgreSQLDriver(Driver):
     def table(self) -> str:
         return f'"{self.history_schema}"."{self.history_table}"'
 
+    @property
+    def qualified_table(self) -> str:
+        return self.table
+
     def describe(self) -> str:
         info = self.conninfo
         host = info.get("host") or "localhost"
@@ -70,7 +75,7 @@ class PostgreSQLDriver(Driver):
     def _fail(self, action: str, exc: Exception) -> ConveyorError:
         return ConveyorError(f"PostgreSQL {action} failed on {self.describe()}: {self._message(exc)}")
 
-    def open(self, read_only: bool) -> None:
+    def open(self, read_only: bool, timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:  # the lock loop waits instead
         kwargs = dict(self.conninfo)
         kwargs.setdefault("application_name", "conveyor.cicd db_migrate")
         if read_only:  # the server itself refuses any write from this session
@@ -124,19 +129,29 @@ class PostgreSQLDriver(Driver):
         except psycopg.Error as exc:
             raise self._fail(f"creating the history table {self.table}", exc) from None
 
-    def _insert(self, row: HistoryRow) -> None:
-        self.conn.execute(
+    def _insert(self, row: HistoryRow) -> int:
+        return self.conn.execute(
             f"INSERT INTO {self.table} (installed_rank, version, description, type, script, checksum, installed_by, "
             "execution_time_ms, success) "
-            f"SELECT COALESCE(MAX(installed_rank), 0) + 1, %s, %s, %s, %s, %s, %s, %s, %s FROM {self.table}",
+            f"SELECT COALESCE(MAX(installed_rank), 0) + 1, %s, %s, %s, %s, %s, %s, %s, %s FROM {self.table} "
+            "RETURNING installed_rank",
             (row.version, row.description[:200], row.type, row.script, row.checksum, row.installed_by[:100],
              row.execution_time_ms, row.success),
-        )  # fmt: skip
+        ).fetchone()[0]  # fmt: skip
 
-    def insert_history(self, row: HistoryRow) -> None:
+    def insert_history(self, row: HistoryRow) -> int:
         try:
             with self.conn.transaction():
-                self._insert(row)
+                return self._insert(row)
+        except psycopg.Error as exc:
+            raise self._fail(f"writing the history table {self.table}", exc) from None
+
+    def finish_history(self, installed_rank: int, execution_time_ms: int, success: bool) -> None:
+        try:
+            self.conn.execute(
+                f"UPDATE {self.table} SET execution_time_ms = %s, success = %s WHERE installed_rank = %s",
+                (execution_time_ms, success, installed_rank),
+            )
         except psycopg.Error as exc:
             raise self._fail(f"writing the history table {self.table}", exc) from None
 

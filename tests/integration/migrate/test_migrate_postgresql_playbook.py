@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from tests.integration.migrate.conftest import start_playbook
+from tests.integration.migrate.conftest import kill_playbook_when, start_playbook
 from tests.support.playbook import run_tasks
 
 pytestmark = pytest.mark.integration
@@ -236,3 +236,56 @@ def test_two_concurrent_playbooks_apply_each_migration_once(tmp_path, pg, migrat
         ("1.5", "versioned", "t"),
         ("2", "versioned", "t"),
     ]
+
+
+def test_killed_no_transaction_migration_stops_the_next_run(tmp_path, pg, migrations):
+    server, db, args = pg
+    (migrations / "V3__create_events.sql").write_text("CREATE TABLE events (n int);\n")
+    (migrations / "V4__backfill_events.sql").write_text(
+        "-- conveyor:no-transaction\nINSERT INTO events VALUES (1);\nSELECT pg_sleep(4);\nINSERT INTO events VALUES (2);\n"
+    )
+    params = {**args, "migrations_path": str(migrations), "placeholders": {"first_item": "a"}}
+    playbook = tmp_path / "killed.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "connection": "local",
+                                         "tasks": [{"name": "apply", "conveyor.cicd.db_migrate": params}]}]))  # fmt: skip
+    sleeping = (
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(4)%' "
+        f"AND datname = '{db}'"
+    )
+    kill_playbook_when(start_playbook(playbook), lambda: sql(server, db, sleeping) == "1")  # after the 1st insert
+
+    run = run_tasks(
+        tmp_path,
+        [
+            {"name": "preview", "conveyor.cicd.db_migrate": params, "check_mode": True, "ignore_errors": True},
+            {"name": "info", "conveyor.cicd.db_migrate_info": params},
+            {"name": "apply again", "conveyor.cicd.db_migrate": params, "ignore_errors": True},
+        ],
+    )
+    again = run.result("apply again")
+    expected = (
+        "V4__backfill_events.sql (version 4) did not complete on an earlier run: it ran outside a transaction and "
+        "failed or was interrupted, so it may be partly applied; repair the schema by hand, then delete its history "
+        'row with DELETE FROM "public"."conveyor_schema_history" WHERE installed_rank = 4; and run again'
+    )
+    assert again["failed"] is True and again["changed"] is False
+    assert again["msg"] == expected + "; nothing was applied"
+    assert run.result("preview")["failed"] is True and run.result("preview")["msg"] == again["msg"]
+    info = run.result("info")
+    assert info["problems"] == [expected] and info["current_version"] == "3"
+    assert [(f["script"], f["installed_rank"]) for f in info["failed_migrations"]] == [("V4__backfill_events.sql", 4)]
+    assert [p["script"] for p in info["pending"]] == ["V4__backfill_events.sql", "R__items_view.sql"]
+    assert "Traceback" not in run.output and server.password not in run.output
+    assert sql(server, db, "SELECT string_agg(n::text, ',') FROM events") == "1"  # not run again: no duplicate
+    assert ("4", "versioned", "f") in history(server, db)
+    assert ("-", "repeatable", "t") not in history(server, db)  # the killed run stopped before R__items_view.sql
+
+    # the documented repair: finish (or undo) the file's work by hand, delete the row, run again
+    sql(server, db, "DELETE FROM events; DELETE FROM conveyor_schema_history WHERE installed_rank = 4")
+    repaired = run_tasks(tmp_path, [{"name": "apply", "conveyor.cicd.db_migrate": params}])
+    assert repaired.rc == 0, repaired.output
+    assert [a["script"] for a in repaired.result("apply")["applied"]] == [
+        "V4__backfill_events.sql",
+        "R__items_view.sql",
+    ]
+    assert sql(server, db, "SELECT string_agg(n::text, ',' ORDER BY n) FROM events") == "1,2"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 import pytest
 import yaml
@@ -127,6 +128,50 @@ def test_two_concurrent_playbooks_apply_each_migration_once(tmp_path, migrations
     assert sorted(applied) == sorted(set(applied)) and len(applied) == 9
     versions = [v for v, _kind, _success in history(database) if v]
     assert sorted(versions, key=float) == [str(n) for n in range(1, 9)]
+
+
+def _write_locked(database) -> bool:
+    """True while another connection holds SQLite's exclusive write lock on ``database``."""
+    if not database.exists():
+        return False
+    try:
+        with sqlite3.connect(database, timeout=0) as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        return "locked" in str(exc)
+    return False
+
+
+def test_a_run_waits_for_a_slow_migration_that_holds_the_write_lock(tmp_path, migrations):
+    database = tmp_path / "app.db"
+    (migrations / "V3__slow_backfill.sql").write_text(
+        "CREATE TABLE backfill (id int, pad blob);\n"
+        # more rows than the page cache holds: from here on the transaction keeps the file's exclusive lock
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000) "
+        "INSERT INTO backfill SELECT x, randomblob(200) FROM c;\n"
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000000) SELECT count(*) FROM c;\n"
+    )
+    task = {"database": str(database), "migrations_path": str(migrations), "placeholders": {"first_item": "apple"}}
+    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
+             "tasks": [{"name": "apply", "conveyor.cicd.db_migrate": task}]}]  # fmt: skip
+    playbook = tmp_path / "concurrent.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    first = start_playbook(playbook)
+    deadline = time.monotonic() + 120
+    while not _write_locked(database):  # the second run starts while the first holds the lock
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.05)
+    second = start_playbook(playbook)
+    outputs = [p.communicate(timeout=300) for p in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    results = [json.loads(out[out.index("{") :])["plays"][0]["tasks"][0]["hosts"]["localhost"] for out, _err in outputs]
+    assert [len(r["applied"]) for r in results] == [4, 0]  # the second waited, then found nothing to do
+    assert history(database) == [
+        ("1", "versioned", 1),
+        ("2", "versioned", 1),
+        ("3", "versioned", 1),
+        (None, "repeatable", 1),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,8 @@ def test_failed_non_transactional_row_blocks_the_next_run(tmp_path):
     files = write(tmp_path, FILES)
     history = [row(1, "1", "V1__one.sql", FILES["V1__one.sql"], success=False)]
     problems = plan_migrate(files, history).problems
-    assert problems and "failed on an earlier run outside a transaction" in problems[0]
+    assert problems and problems[0].startswith("V1__one.sql (version 1) did not complete on an earlier run")
+    assert 'DELETE FROM "conveyor_schema_history" WHERE installed_rank = 1;' in problems[0]
 
 
 def test_undo_goes_newest_first_and_undone_versions_become_pending(tmp_path):
