@@ -45,16 +45,27 @@ def secret_values(data, found=None) -> set:
     found = set() if found is None else found
     if isinstance(data, dict):
         for key, value in data.items():
-            if is_secret_key(key) and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-                text = str(value)
-                if len(text) >= 4 and text != _NO_LOG_MARKER and text != MASK:
-                    found.add(text)
+            if is_secret_key(key):
+                _leaves(value, found)  # everything under a secret key: service_secrets: {DATABASE_URL: ...}
             else:
                 secret_values(value, found)
     elif isinstance(data, (list, tuple)):
         for item in data:
             secret_values(item, found)
     return found
+
+
+def _leaves(value, found: set) -> None:
+    if isinstance(value, dict):
+        for item in value.values():
+            _leaves(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _leaves(item, found)
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        text = str(value)
+        if len(text) >= 4 and text != _NO_LOG_MARKER and text != MASK:
+            found.add(text)
 
 
 def url_credentials(value) -> set:

@@ -9,6 +9,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import (
     mask_data,
     mask_text,
     mask_url,
+    secret_values,
     split_userinfo,
     url_credentials,
 )
@@ -73,3 +74,8 @@ def test_userinfo_becomes_basic_auth_and_leaves_the_url():
     assert url == "http://127.0.0.1:8000/health?x=1"
     assert authorization == "Basic cHJvYmU6cEBzcw=="  # probe:p@ss
     assert split_userinfo("http://[::1]:8000/health") == ("http://[::1]:8000/health", None)
+
+
+def test_every_value_under_a_secret_key_is_a_secret():
+    data = {"service_secrets": {"DATABASE_URL": "postgresql://app:pw@db/app", "PORT_LIST": [8001, "abcd"]}}
+    assert secret_values(data) == {"postgresql://app:pw@db/app", "8001", "abcd"}
