@@ -109,23 +109,16 @@ def atomic_output(path: str, mode: int | None = None, owner: tuple[int, int] | N
         raise _naming(exc, path) from None
     try:
         yield out
+        if out.discarded:
+            out._abandon()
+        else:
+            out._commit()
     except OSError as exc:
         out._abandon()
         raise _naming(exc, path) from None
     except BaseException:
         out._abandon()
         raise
-    if out.discarded:
-        out._abandon()
-    else:
-        try:
-            out._commit()
-        except OSError as exc:
-            out._abandon()
-            raise _naming(exc, path) from None
-        except BaseException:
-            out._abandon()
-            raise
 
 
 def _naming(exc: OSError, path: str) -> OSError:

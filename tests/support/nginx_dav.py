@@ -12,12 +12,10 @@ import hashlib
 import os
 import pwd
 import shutil
-import signal
-import subprocess
 import tempfile
 from dataclasses import dataclass
 
-from .servers import free_port, wait_for_port
+from .servers import ServerProcess, free_port
 
 USERNAME = "deployer"
 PASSWORD = "conveyor-test-password-4b1e"
@@ -69,7 +67,7 @@ class NginxServer:
     port: int
     base: str
     root: str
-    process: subprocess.Popen
+    process: ServerProcess
     username: str = USERNAME
     password: str = PASSWORD
     token: str = TOKEN
@@ -118,28 +116,19 @@ def start_nginx(binary: str) -> NginxServer:
         handle.write(
             CONFIG.format(base=base, root=root, port=port, token=TOKEN, load_modules=_load_modules(), user=user)
         )
-    log = open(os.path.join(base, "stderr.log"), "wb")  # noqa: SIM115 - kept open for the server's lifetime
-    process = subprocess.Popen(
-        [binary, "-p", base, "-c", os.path.join(base, "nginx.conf"), "-g", "daemon off;"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = ServerProcess(
+        "nginx", [binary, "-p", base, "-c", os.path.join(base, "nginx.conf"), "-g", "daemon off;"], port, base,
+        log_name="stderr.log",
+    )  # fmt: skip
     server = NginxServer(port, base, root, process)
     try:
-        wait_for_port(port, timeout=20)
+        process.start(timeout=20)
     except BaseException:
-        stop_nginx(server)
+        shutil.rmtree(base, ignore_errors=True)
         raise
     return server
 
 
 def stop_nginx(server: NginxServer) -> None:
-    if server.process.poll() is None:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.process.pid, signal.SIGKILL)
-            server.process.wait()
+    server.process.stop(timeout=10)
     shutil.rmtree(server.base, ignore_errors=True)

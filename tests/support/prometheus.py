@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 import urllib.error
@@ -24,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from .paths import SAMPLE_APP, require_binary
-from .servers import free_port, wait_for_port
+from .servers import ServerProcess, free_port
 
 PROMETHEUS_WHY = "Debian package prometheus"
 PUSHGATEWAY_BINARIES = ("prometheus-pushgateway", "pushgateway")
@@ -59,52 +58,7 @@ def wait_until(predicate, timeout: float, what: str, pause: float = 0.25):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-@dataclass
-class Process:
-    name: str
-    argv: list[str]
-    port: int
-    workdir: Path
-    proc: subprocess.Popen | None = None
-    log_path: Path | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, ready_path: str | None = None, timeout: float = 30.0) -> Process:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.workdir / f"{self.name}.log"
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        try:
-            wait_for_port(self.port, timeout=timeout)
-            if ready_path:
-                wait_until(lambda: http_get(self.url + ready_path)[0] == 200, timeout, f"{self.name} {ready_path}")
-        except (TimeoutError, AssertionError):
-            self.stop()
-            raise AssertionError(f"{self.name} did not start: {self.log_tail()}") from None
-        return self
-
-    def log_tail(self, lines: int = 20) -> str:
-        if not self.log_path or not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+Process = ServerProcess  # the monitoring tests' name for it
 
 
 @dataclass
@@ -179,14 +133,14 @@ def start_prometheus(workdir: Path, config: dict, rules: dict[str, str] | None =
         "--storage.tsdb.retention.time=1h",
     ]
     server = PrometheusServer("prometheus", argv, port, workdir, config_path=config_path, rule_paths=rule_paths)
-    return server.start(ready_path="/-/ready")
+    return server.start(ready="/-/ready")
 
 
 def start_pushgateway(workdir: Path) -> Process:
     binary = first_binary(PUSHGATEWAY_BINARIES, "Debian package prometheus-pushgateway")
     port = free_port()
     return Process("pushgateway", [binary, f"--web.listen-address=127.0.0.1:{port}"], port, workdir).start(
-        ready_path="/-/ready"
+        ready="/-/ready"
     )
 
 
@@ -200,7 +154,7 @@ def start_node_exporter(workdir: Path) -> Process:
         "--collector.loadavg",
         "--collector.meminfo",
     ]
-    return Process("node_exporter", argv, port, workdir).start(ready_path="/metrics")
+    return Process("node_exporter", argv, port, workdir).start(ready="/metrics")
 
 
 def prepare_database(path: Path) -> Path:
@@ -240,17 +194,9 @@ def start_sample_app(
         "--log-dir",
         str(log_dir or home / "logs"),
     ]
-    process = Process(name, argv, port, home)
     env = dict(os.environ, PYTHONPATH=str(SAMPLE_APP / "src"))
-    process.workdir.mkdir(parents=True, exist_ok=True)
-    process.log_path = home / f"{name}.out"
-    with open(process.log_path, "ab") as log:
-        process.proc = subprocess.Popen(argv, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, timeout=20)
-    except TimeoutError:
-        process.stop()
-        raise AssertionError(f"sample app did not start: {process.log_tail()}") from None
+    process = Process(name, argv, port, home, env=env, log_name=f"{name}.out")
+    process.start(timeout=20)
     return process
 
 

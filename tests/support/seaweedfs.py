@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .servers import free_port, wait_for_port
+from .servers import ServerProcess, free_port
 
 ACCESS_KEY = "conveyor-test-access"
 SECRET_KEY = "conveyor-test-secret-7f3a9c"
@@ -24,7 +21,7 @@ BUCKET = "artifacts"
 class SeaweedServer:
     endpoint_url: str
     base: str
-    process: subprocess.Popen
+    process: ServerProcess
     access_key: str = ACCESS_KEY
     secret_key: str = SECRET_KEY
     bucket: str = BUCKET
@@ -107,32 +104,16 @@ def start_seaweedfs(binary: str, buckets: tuple[str, ...] = (BUCKET,)) -> Seawee
         f"-s3.config={config}",
         f"-bucket={','.join(buckets)}",
     ]
-    log = open(os.path.join(base, "weed.log"), "wb")  # noqa: SIM115 - kept open for the server's lifetime
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = ServerProcess("weed", argv, ports["s3"], base, log_name="weed.log")
     server = SeaweedServer(f"http://127.0.0.1:{ports['s3']}", base, process)
-    try:
-        wait_for_port(ports["s3"], timeout=60)
-        deadline = time.monotonic() + 60
-        while True:  # the S3 port opens before the bucket exists
-            try:
-                server.client().head_bucket(Bucket=buckets[0])
-                break
-            except Exception:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.3)
+    try:  # the S3 port opens before the bucket exists
+        process.start(ready=lambda: server.client().head_bucket(Bucket=buckets[0]), timeout=60)
     except BaseException:
-        stop_seaweedfs(server)
+        shutil.rmtree(base, ignore_errors=True)
         raise
     return server
 
 
 def stop_seaweedfs(server: SeaweedServer) -> None:
-    if server.process.poll() is None:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        try:
-            server.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.process.pid, signal.SIGKILL)
-            server.process.wait()
+    server.process.stop(timeout=5)
     shutil.rmtree(server.base, ignore_errors=True)

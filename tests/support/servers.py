@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 
 from .paths import require_binary
 
@@ -30,6 +33,94 @@ def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> 
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"nothing listened on {host}:{port} after {timeout}s")
+
+
+@dataclass
+class ServerProcess:
+    """One server program in its own process group: started, waited for, stopped with everything it forked.
+
+    ``ready`` is an extra readiness check after the port opens: an HTTP path that must answer 200, or a
+    callable that returns true once the server can serve.
+    """
+
+    name: str
+    argv: list[str]
+    port: int
+    workdir: Path
+    env: dict | None = None
+    log_name: str | None = None
+    proc: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready=None, timeout: float = 30.0) -> ServerProcess:
+        self.workdir = Path(self.workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.workdir / (self.log_name or f"{self.name}.log")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            wait_for_port(self.port, timeout=timeout)
+            if ready is not None:
+                self._wait_ready(ready, timeout)
+        except BaseException as exc:
+            self.stop()
+            if isinstance(exc, (TimeoutError, AssertionError)):
+                raise AssertionError(f"{self.name} did not start: {self.log_tail()}") from None
+            raise
+        return self
+
+    def _wait_ready(self, ready, timeout: float) -> None:
+        check = ready if callable(ready) else lambda: _answers_200(self.url + ready)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if check():
+                    return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+            if time.monotonic() > deadline or not self.running:
+                raise TimeoutError(f"{self.name} was not ready after {timeout}s")
+            time.sleep(0.2)
+
+    def log_tail(self, lines: int = 20) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def _answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 @dataclass

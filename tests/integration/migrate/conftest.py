@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.kill import kill_tree
 from tests.support.paths import VENV_BIN
 from tests.support.playbook import ansible_env
 
@@ -33,16 +31,6 @@ def start_playbook(playbook: Path, *args: str) -> subprocess.Popen:
                             start_new_session=True)  # fmt: skip
 
 
-def _children() -> dict:
-    tree: dict = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                tree.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    return tree
-
-
 def kill_playbook_when(proc: subprocess.Popen, ready, timeout: float = 120) -> None:
     """Once ``ready()`` is true, SIGKILL ``proc`` and every descendant (workers call setsid: a group is not enough)."""
     deadline = time.monotonic() + timeout
@@ -50,16 +38,5 @@ def kill_playbook_when(proc: subprocess.Popen, ready, timeout: float = 120) -> N
         assert proc.poll() is None, f"the playbook ended before the point under test: {proc.communicate()}"
         assert time.monotonic() < deadline, "the playbook never reached the point under test"
         time.sleep(0.05)
-    frozen: list[int] = []
-    pending = [proc.pid]
-    while pending:  # stop them first, so nothing forks or reacts while the tree is walked
-        for victim in pending:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(victim, signal.SIGSTOP)
-                frozen.append(victim)
-        tree = _children()
-        pending = [child for parent in frozen for child in tree.get(parent, []) if child not in frozen]
-    for victim in frozen:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(victim, signal.SIGKILL)
+    kill_tree(proc.pid)
     proc.communicate(timeout=30)

@@ -7,7 +7,6 @@ between creating the temporary link and renaming it (the engine's test pause).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.kill import kill_tree
 from tests.support.paths import ROOT, VENV_BIN
 from tests.support.playbook import ansible_env, run_tasks
 from tests.support.rollout import app_health, app_service, get_json, read_state
@@ -34,32 +34,6 @@ def task(target, artifact, version, **extra) -> dict:
     }
     args.update(extra)
     return {"name": "Deploy", "conveyor.cicd.app_rollout": args}
-
-
-def children_of() -> dict:
-    tree = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                tree.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    return tree
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL ``pid`` and every descendant (Ansible's workers call setsid, so a process group is not enough)."""
-    frozen: list[int] = []
-    pending = [pid]
-    while pending:  # stop them first, so nothing forks or reacts while we walk the tree
-        for victim in pending:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(victim, signal.SIGSTOP)
-                frozen.append(victim)
-        tree = children_of()
-        pending = [child for parent in frozen for child in tree.get(parent, []) if child not in frozen]
-    for victim in frozen:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(victim, signal.SIGKILL)
 
 
 def kill_when(tmp_path: Path, tasks: list, marker: Path, environment: dict | None = None) -> None:
