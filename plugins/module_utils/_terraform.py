@@ -13,10 +13,12 @@ sensitive outputs are masked in every message, tail and diff this engine returns
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
 
@@ -188,6 +190,31 @@ def secret_strings(value) -> list[str]:
             if encoded != text:
                 found.append(encoded)
     return found
+
+
+def protect_local_state(project_path: str) -> list[str]:
+    """Narrow local state files to their owner (0600); return the ones narrowed.
+
+    Terraform creates ``terraform.tfstate`` and its backups 0644, but state holds every sensitive value in
+    clear, and ``.terraform/terraform.tfstate`` may hold the backend's credentials.
+    """
+    candidates = glob.glob(os.path.join(glob.escape(project_path), "*.tfstate*"))
+    candidates += glob.glob(os.path.join(glob.escape(project_path), "terraform.tfstate.d", "*", "*.tfstate*"))
+    candidates.append(os.path.join(project_path, ".terraform", "terraform.tfstate"))
+    narrowed = []
+    for path in candidates:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue  # absent, or a symlink: not ours to change
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and st.st_mode & 0o077:
+                os.fchmod(fd, stat.S_IMODE(st.st_mode) & 0o700)
+                narrowed.append(path)
+        finally:
+            os.close(fd)
+    return narrowed
 
 
 def mask(text, secrets) -> str:
@@ -366,6 +393,7 @@ class Terraform:
             capture=True,
             tail_lines=40,
         )
+        protect_local_state(self.project_path)
         if result.rc not in (0, 2) or (result.rc == 2 and "-detailed-exitcode" not in argv):
             self.fail(result, what, hint)
         for warning in terraform_warnings(result.output):

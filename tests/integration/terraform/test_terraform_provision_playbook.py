@@ -36,6 +36,9 @@ def test_planned_writes_a_plan_and_present_applies_exactly_that_plan(tmp_path, p
     assert applied.rc == 0, applied.output
     assert result["changed"] is True
     assert result["plan_file"] == str(plan_file)
+    state_files = list(project.glob("*.tfstate*")) + list(project.glob("terraform.tfstate.d/*/*.tfstate*"))
+    assert state_files, "the local backend keeps its state in the project"
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in state_files), "state holds sensitive values"
     assert sorted(os.listdir(tmp_path / "root")) == ["a", "b"]
     assert result["outputs"]["hosts"]["b"] == {
         "address": "127.0.0.1",
