@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -204,6 +206,32 @@ def test_service_secrets_reach_the_app_in_its_environment_only(tmp_path, target,
         assert f"SAMPLE_APP_DATABASE={target.root}/shared/db-{marker}.db".encode() in handle.read().split(b"\0")
     assert marker not in run.output
     assert marker not in json.dumps(run.result("Deploy"))
+
+
+def test_a_failing_service_quoting_part_of_a_secret_does_not_leak_it(tmp_path, target, releases):
+    secret = "Zq7-d4tabase-passw0rd-81"
+    service = dict(
+        app_service(target.port),
+        start=["sh", "-c", 'echo "auth failed for ${APP_DB_PASSWORD#Zq7-}"; exit 3'],  # quotes a part only
+        start_timeout=5,
+    )
+    task = rollout_task(
+        target, releases["1.0.0"], "1.0.0", service=service, service_secrets={"APP_DB_PASSWORD": secret}
+    )
+    events = tmp_path / "events.db"
+    run = run_tasks(
+        tmp_path,
+        [task],
+        env={"ANSIBLE_CALLBACKS_ENABLED": "conveyor.cicd.pipeline_events", "CONVEYOR_EVENTS_DB": str(events)},
+    )
+    result = run.result("Deploy")
+    assert result["failed"] is True
+    assert "last log line: auth failed for ********" in result["msg"], result["msg"]
+    for start in range(len(secret) - 7):
+        assert secret[start : start + 8] not in run.output
+    stored = sqlite3.connect(events).execute("SELECT message FROM failures").fetchall()
+    assert stored and all(secret[4:12] not in row[0] for row in stored)
+    assert stat.S_IMODE(events.stat().st_mode) == 0o600
 
 
 def test_service_secrets_are_refused_for_a_systemd_unit(tmp_path, target, releases):
