@@ -316,6 +316,13 @@ def plan_prune(state: dict, keep: int, keep_failed: int, protect=(), current: st
     return sorted((rid for rid in doomed if rid not in spared), key=order.index)
 
 
+def render_view(current: str | None, statuses: dict) -> str:
+    """The diff's text: which release is current and the status of each, newest first."""
+    lines = [f"current: {current or '(none)'}", "releases:"]
+    lines += [f"  {release_id}: {status}" for release_id, status in reversed(list(statuses.items()))]
+    return "\n".join(lines) + "\n"
+
+
 def release_summary(state: dict) -> list[dict]:
     return [{k: item.get(k) for k in ("id", "version", "sha256", "deployed_at", "status")} for item in ordered(state)]
 
@@ -413,9 +420,11 @@ class ArtifactSource:
 class Rollout:
     """One run of app_rollout against one root."""
 
-    def __init__(self, params: dict, check_mode: bool = False):
+    def __init__(self, params: dict, check_mode: bool = False, want_diff: bool = False):
         self.params = params
         self.check_mode = check_mode
+        self.want_diff = want_diff
+        self._before: str | None = None
         self.layout = Layout(params["root"])
         self.keep = int(params.get("keep_releases") or 5)
         self.keep_failed = int(params.get("keep_failed_releases", 1))
@@ -516,10 +525,34 @@ class Rollout:
     def finish(self, state: dict) -> dict:
         self.result["current_release"] = current_release(self.layout)
         self.result["releases"] = release_summary(state)
+        if self.want_diff and self._before is not None:
+            after = render_view(*self._predicted(state))
+            if after != self._before:
+                self.result["diff"] = {
+                    "before_header": f"{self.layout.root} (before)",
+                    "after_header": f"{self.layout.root} (after)",
+                    "before": self._before,
+                    "after": after,
+                }
         return self.result
 
+    def _predicted(self, state: dict) -> tuple[str | None, dict]:
+        """What ``current`` and the statuses are after this run: as they are, or in check mode as they would be."""
+        current = current_release(self.layout)
+        statuses = {item["id"]: item["status"] for item in ordered(state)}
+        if self.check_mode and self.result["switched"]:
+            target = self.result["release_id"]
+            for release_id, status in statuses.items():
+                if status == "active" and release_id != target:
+                    statuses[release_id] = "rolled_back" if self.result["rolled_back"] else "previous"
+            statuses[target] = "active"
+            current = target
+        return current, statuses
+
     def prune(self, state: dict) -> None:
-        doomed = plan_prune(state, self.keep, self.keep_failed, self.protect, current_release(self.layout))
+        current, statuses = self._predicted(state)  # in check mode: as the switch would leave them
+        planned = dict(state, releases=[dict(item, status=statuses[item["id"]]) for item in state["releases"]])
+        doomed = plan_prune(planned, self.keep, self.keep_failed, self.protect, current)
         self.result["pruned"] = doomed
         if not doomed:
             return
@@ -538,7 +571,12 @@ class Rollout:
     def load(self) -> dict:
         if not self.check_mode:
             self.layout.ensure()
-        state, notes = repair(self.layout, read_state(self.layout), self.check_mode)
+        found = read_state(self.layout)
+        if self.want_diff:
+            self._before = render_view(
+                current_release(self.layout), {item["id"]: item["status"] for item in ordered(found)}
+            )
+        state, notes = repair(self.layout, found, self.check_mode)
         self.result["repaired"] = notes
         if notes:
             self.result["changed"] = True
@@ -791,12 +829,12 @@ def deploy_record(params: dict, result: dict) -> dict | None:
     return out
 
 
-def rollout(params: dict, check_mode: bool = False) -> dict:
+def rollout(params: dict, check_mode: bool = False, want_diff: bool = False) -> dict:
     state = params.get("state") or "present"
     if state not in ("present", "rolled_back", "absent"):
         raise ConfigurationError(f"unknown state {state!r}: use present, rolled_back or absent")
     deploy_record(params, {})  # validate before anything runs
-    engine = Rollout(params, check_mode=check_mode)
+    engine = Rollout(params, check_mode=check_mode, want_diff=want_diff)
     action = {"present": engine.deploy, "rolled_back": engine.rollback, "absent": engine.remove}[state]
     try:
         try:

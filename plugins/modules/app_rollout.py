@@ -27,8 +27,9 @@ attributes:
     description: Reports which release would be deployed, whether it would be unpacked, switched and restarted, and
       what would be pruned; touches nothing. It reads the repository manifest and probes the health URL.
   diff_mode:
-    support: none
-    description: Returns no diff; RV(releases) and RV(pruned) show what changes.
+    support: full
+    description: Shows which release is (or would become) current and each release's status before and after,
+      including the releases a run prunes.
 options:
   root:
     description: Deploy root on the target host; created when missing.
@@ -263,7 +264,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._rollout import roll
 
 
 def run(module):
-    return rollout(module.params, check_mode=module.check_mode)
+    return rollout(module.params, check_mode=module.check_mode, want_diff=module._diff)
 
 
 MODULE_SPEC = dict(

@@ -264,3 +264,22 @@ def test_credentials_in_a_health_url_are_used_and_never_shown(tmp_path, target, 
     assert "health check of release 9.9.9-" in run.result("Deploy")["msg"]
     assert password not in run.output
     assert "probe:********@127.0.0.1" in json.dumps(run.result("Deploy")["health"])
+
+
+def test_diff_shows_the_release_that_becomes_current_and_check_mode_predicts_it(tmp_path, target, releases):
+    ids = []
+    for version in ("1.0.0", "2.0.0"):
+        run = run_tasks(tmp_path, [rollout_task(target, releases[version], version)])
+        assert run.rc == 0, run.output
+        ids.append(run.result("Deploy")["release_id"])
+    task = rollout_task(target, releases["3.0.0"], "3.0.0", keep_releases=1)
+    predicted = run_tasks(tmp_path, [task], args=("--diff",), check=True).result("Deploy")
+    real = run_tasks(tmp_path, [task], args=("--diff",)).result("Deploy")
+    new = real["release_id"]
+    before = f"current: {ids[1]}\nreleases:\n  {ids[1]}: active\n  {ids[0]}: previous\n"
+    after = f"current: {new}\nreleases:\n  {new}: active\n  {ids[1]}: previous\n"  # the oldest is pruned
+    assert predicted["diff"]["before"] == real["diff"]["before"] == before
+    assert predicted["diff"]["after"] == real["diff"]["after"] == after
+    assert predicted["pruned"] == real["pruned"] == [ids[0]]
+    again = run_tasks(tmp_path, [task], args=("--diff",)).result("Deploy")
+    assert again["changed"] is False and "diff" not in again
