@@ -14,6 +14,11 @@ Exit codes:
     2  the configuration is missing or invalid
     3  the repository could not be read or checked out
 
+Credentials for an http(s) repository come from the userinfo of ``repo`` (``https://user:token@host/...``)
+or from ``repo_token`` (and ``repo_user``). They reach git only through its environment: a credential
+helper that prints two environment variables, set through ``GIT_CONFIG_*`` for that host alone. No git
+command line, ``.git/config``, log line or state file ever holds them.
+
 A commit is run once: the state file remembers the last commit started; a failed (or interrupted)
 commit is started again on the next polls only while its attempts are below ``max_attempts``
 (default 1: no automatic retry; push a new commit or call with ``--force``).
@@ -33,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 EXIT_OK = 0
 EXIT_COMMAND_FAILED = 1
@@ -47,6 +53,8 @@ DEFAULTS = {
     "log_file": "",
     "command_cwd": "",
     "env": {},
+    "repo_user": "",
+    "repo_token": "",
     "timeout": 3600,
     "git_timeout": 120,
     "max_attempts": 1,
@@ -55,6 +63,14 @@ DEFAULTS = {
 REQUIRED = ("repo", "command")
 SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 BRANCH_RE = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$")
+HTTP_SCHEMES = ("http", "https")
+SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
+# git runs "!<helper> get|store|erase" through the shell; only "get" answers, from the environment (printf is
+# a shell builtin, so the values never reach a command line)
+CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
+    '"$CONVEYOR_GIT_USERNAME" "$CONVEYOR_GIT_PASSWORD"; }; f'
+)
 
 
 class PollerError(Exception):
@@ -69,9 +85,27 @@ def now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")  # noqa: UP017 - hosts may run Python < 3.11
 
 
-def redact(url: str) -> str:
-    """The repository URL without credentials (https://user:token@host -> https://***@host)."""
-    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1***@", url)
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """(URL git may see, user, password) of ``url``: http(s) userinfo moves out of the URL; ssh keeps its user."""
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)$", url, re.DOTALL)
+    if not match or "@" not in match.group(2):
+        return url, None, None
+    scheme, netloc, rest = match.groups()
+    userinfo, _sep, hostport = netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if scheme.lower() in SSH_SCHEMES:
+        if colon:
+            raise ValueError("ssh URLs cannot carry a password: use an ssh key (or an http(s) URL with a token)")
+        return url, None, None
+    public = f"{scheme}://{hostport}{rest}"
+    return public, urllib.parse.unquote(user), urllib.parse.unquote(password) if colon else ""
+
+
+def mask(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def load_config(path: str) -> dict:
@@ -98,6 +132,10 @@ def load_config(path: str) -> dict:
         raise PollerError(f"config file {path}: command must be a list of non-empty strings (an argv)", EXIT_CONFIG)
     if not isinstance(config["repo"], str) or config["repo"].startswith("-"):
         raise PollerError(f"config file {path}: repo must be a git URL or a path", EXIT_CONFIG)
+    for key in ("repo_user", "repo_token"):
+        if not isinstance(config[key], str):
+            raise PollerError(f"config file {path}: {key} must be a string", EXIT_CONFIG)
+    config.update(credentials(config, path))
     if not isinstance(config["branch"], str) or not BRANCH_RE.match(config["branch"]):
         raise PollerError(f"config file {path}: branch {config['branch']!r} is not a valid branch name", EXIT_CONFIG)
     if not isinstance(config["env"], dict) or not all(isinstance(v, str) for v in config["env"].values()):
@@ -112,8 +150,62 @@ def load_config(path: str) -> dict:
     return config
 
 
-def git(args: list[str], timeout: int, cwd: str | None = None) -> str:
+def credentials(config: dict, path: str) -> dict:
+    """The URL git sees (``git_url``), and the user and password it gets through its environment."""
+    try:
+        url, user, password = split_credentials(config["repo"])
+    except ValueError as exc:
+        raise PollerError(f"config file {path}: repo: {exc}", EXIT_CONFIG) from None
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if config["repo_token"]:
+        if scheme not in HTTP_SCHEMES:
+            raise PollerError(
+                f"config file {path}: repo_token needs an http(s) repo URL; ssh authenticates with keys", EXIT_CONFIG
+            )
+        if password:
+            raise PollerError(
+                f"config file {path}: give the token in repo_token or in the repo URL, not both", EXIT_CONFIG
+            )
+        user, password = config["repo_user"] or user or "git", config["repo_token"]
+    elif config["repo_user"]:
+        raise PollerError(f"config file {path}: repo_user is the user name for repo_token: set both", EXIT_CONFIG)
+    if user is None:
+        return {"git_url": url, "git_env": {}, "secrets": []}
+    hostport = url.split("://", 1)[1].split("/", 1)[0]
+    origin = f"{scheme}://{hostport}"
+    return {
+        "git_url": url,
+        "git_env": {"CONVEYOR_GIT_USERNAME": user, "CONVEYOR_GIT_PASSWORD": password},
+        "git_config": [(f"credential.{origin}.helper", ""), (f"credential.{origin}.helper", CREDENTIAL_HELPER)],
+        # a user name alone in the URL (https://TOKEN@host) may be the token itself
+        "secrets": [password or user],
+    }
+
+
+def remote_env(config: dict) -> dict:
+    """What git needs in its environment to reach the repository: the credentials and the helper that gives them."""
+    if not config["git_env"]:
+        return {}
+    env = dict(config["git_env"])
+    # after any GIT_CONFIG_* of the caller's; the empty helper first drops the user's own helpers for this host,
+    # so that none of them stores the token
+    count = os.environ.get("GIT_CONFIG_COUNT", "")
+    first = int(count) if count.isdigit() else 0
+    for index, (key, value) in enumerate(config["git_config"], start=first):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    env["GIT_CONFIG_COUNT"] = str(first + len(config["git_config"]))
+    return env
+
+
+def git(args: list[str], timeout: int, cwd: str | None = None, remote: dict | None = None) -> str:
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    for name in ("CONVEYOR_GIT_USERNAME", "CONVEYOR_GIT_PASSWORD"):
+        env.pop(name, None)
+    secrets = []
+    if remote:
+        env.update(remote_env(remote))
+        secrets = remote["secrets"]
     try:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout or None, check=False
@@ -123,7 +215,7 @@ def git(args: list[str], timeout: int, cwd: str | None = None) -> str:
     except subprocess.TimeoutExpired:
         raise PollerError(f"git {args[0]} timed out after {timeout}s", EXIT_REPOSITORY) from None
     if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        detail = mask((proc.stderr.strip().splitlines() or ["no output"])[-1], secrets)
         raise PollerError(f"git {args[0]} failed: {detail}", EXIT_REPOSITORY)
     return proc.stdout
 
@@ -131,12 +223,12 @@ def git(args: list[str], timeout: int, cwd: str | None = None) -> str:
 def remote_head(config: dict) -> str:
     """The commit the tracked branch points at, without fetching anything."""
     ref = f"refs/heads/{config['branch']}"
-    out = git(["ls-remote", "--", config["repo"], ref], config["git_timeout"])
+    out = git(["ls-remote", "--", config["git_url"], ref], config["git_timeout"], remote=config)
     for line in out.splitlines():
         sha, _sep, name = line.partition("\t")
         if name == ref and SHA_RE.match(sha):
             return sha
-    raise PollerError(f"branch {config['branch']} does not exist in {redact(config['repo'])}", EXIT_REPOSITORY)
+    raise PollerError(f"branch {config['branch']} does not exist in {config['git_url']}", EXIT_REPOSITORY)
 
 
 def checkout(config: dict, sha: str) -> str:
@@ -148,8 +240,9 @@ def checkout(config: dict, sha: str) -> str:
         git(["init", "--quiet", tree], timeout)
     ref = f"refs/remotes/origin/{config['branch']}"
     git(
-        ["-C", tree, "fetch", "--quiet", "--force", "--", config["repo"], f"+refs/heads/{config['branch']}:{ref}"],
+        ["-C", tree, "fetch", "--quiet", "--force", "--", config["git_url"], f"+refs/heads/{config['branch']}:{ref}"],
         timeout,
+        remote=config,
     )
     fetched = git(["-C", tree, "rev-parse", "--verify", ref], timeout).strip()
     target = sha
@@ -207,7 +300,7 @@ def run_command(config: dict, tree: str, head: str, previous: str, log_path: str
             "CONVEYOR_TRIGGER_COMMIT": head,
             "CONVEYOR_TRIGGER_PREVIOUS_COMMIT": previous,
             "CONVEYOR_TRIGGER_BRANCH": config["branch"],
-            "CONVEYOR_TRIGGER_REPO": redact(config["repo"]),
+            "CONVEYOR_TRIGGER_REPO": config["git_url"],
             "CONVEYOR_TRIGGER_CHECKOUT": tree,
         }
     )
@@ -253,7 +346,7 @@ def emit(record: dict, log_file: str) -> None:
 
 
 def poll(config: dict, force: bool) -> tuple[dict, int]:
-    record = {"ts": now_iso(), "repo": redact(config["repo"]), "branch": config["branch"]}
+    record = {"ts": now_iso(), "repo": config["git_url"], "branch": config["branch"]}
     os.makedirs(config["work_dir"], exist_ok=True)
     lock = open(config["lock_file"], "a+")  # noqa: SIM115 - held for the whole poll, closed by the caller's exit
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.git_http import git_recorder, start_git_http_server
 from tests.support.paths import ROOT, require_binary
 
 POLLER = ROOT / "roles" / "trigger" / "files" / "conveyor_poller.py"
@@ -289,3 +291,175 @@ def test_missing_branch_is_a_repository_error(poller):
     rc, line = poller.poll()
     assert rc == 3 and "branch release does not exist" in line["message"]
     assert poller.runs() == []
+
+
+# --- credentials: a real smart-HTTP server with basic auth, and a recording `git` first on PATH ---
+
+TOKEN = "glpat-Zq8sT0kenSecret42"
+
+
+@pytest.fixture
+def served(poller):
+    """The poller's repository over HTTP: /private/app needs TOKEN as the password, /public/app is open."""
+    root = poller.tmp / "served"
+    for area in ("private", "public"):
+        (root / area).mkdir(parents=True)
+        (root / area / "app").symlink_to(poller.repo)
+    server, httpd = start_git_http_server(root, TOKEN)
+    yield server
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def recorded_poll(poller, *extra: str, env: dict | None = None) -> tuple[int, dict, list[dict]]:
+    """Poll with the recording git first on PATH: (exit code, JSON line, one record per git process started)."""
+    record = poller.tmp / "git-calls.jsonl"
+    record.unlink(missing_ok=True)
+    bin_dir = poller.tmp / "bin"
+    git_recorder(bin_dir, sys.executable)
+    recording = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GIT_RECORD": str(record),
+        "GIT_RECORD_REAL": shutil.which("git"),
+        "GIT_RECORD_SECRET": TOKEN,
+    }
+    rc, line = poller.poll(*extra, env=dict(recording, **(env or {})))
+    calls = [json.loads(entry) for entry in record.read_text().splitlines()] if record.exists() else []
+    return rc, line, calls
+
+
+def files_holding(directory: Path, secret: str) -> list[str]:
+    found = []
+    for path in directory.rglob("*"):
+        if path.is_file() and not path.is_symlink() and secret.encode() in path.read_bytes():
+            found.append(str(path.relative_to(directory)))
+    return found
+
+
+def assert_token_reached_git_only_through_its_environment(calls: list[dict]) -> None:
+    assert calls, "the poller started no git process"
+    remote = [call for call in calls if {"ls-remote", "fetch"} & set(call["argv"])]
+    assert remote, calls
+    for call in calls:
+        assert TOKEN not in " ".join(call["argv"]), f"the token is on a git command line: {call['argv']}"
+        assert not any("@" in arg and "://" in arg for arg in call["argv"]), call["argv"]
+    for call in remote:
+        assert call["env_with_secret"] == ["CONVEYOR_GIT_PASSWORD"], call
+    for call in calls:
+        if call not in remote:
+            assert call["env_with_secret"] == [], f"a local git command got the token: {call}"
+
+
+def assert_token_stored_nowhere(poller, line: dict) -> None:
+    assert TOKEN not in json.dumps(line)
+    assert files_holding(poller.work, TOKEN) == [], "the token was written below the work dir"
+    assert TOKEN not in poller.log_file.read_text()
+    assert TOKEN not in json.dumps(poller.runs()), "the pipeline's environment got the token"
+
+
+def test_token_in_the_repository_url_reaches_git_only_through_its_environment(poller, served):
+    poller.write_config(repo=served.url("private/app", f"deploy:{TOKEN}"))
+    rc, line, calls = recorded_poll(poller)
+    assert rc == 0, line
+    assert line["event"] == "run" and line["head"] == poller.head()
+    assert line["repo"] == served.url("private/app")
+    assert_token_reached_git_only_through_its_environment(calls)
+    assert {user for _method, _path, user in served.requests} >= {"deploy"}
+    poller.commit("v2")
+    rc, line, calls = recorded_poll(poller)
+    assert rc == 0 and line["event"] == "run" and line["head"] == poller.head()
+    assert_token_reached_git_only_through_its_environment(calls)
+    assert_token_stored_nowhere(poller, line)
+    assert poller.runs()[-1]["env"]["CONVEYOR_TRIGGER_REPO"] == served.url("private/app")
+
+
+def test_repo_token_is_sent_with_the_configured_user_name(poller, served):
+    poller.write_config(repo=served.url("private/app"), repo_token=TOKEN, repo_user="ci-bot")
+    rc, line, calls = recorded_poll(poller)
+    assert rc == 0 and line["event"] == "run", line
+    assert_token_reached_git_only_through_its_environment(calls)
+    assert_token_stored_nowhere(poller, line)
+    assert "ci-bot" in {user for _method, _path, user in served.requests}
+
+
+def test_repo_token_without_a_user_name_is_sent_as_user_git(poller, served):
+    poller.write_config(repo=served.url("private/app"), repo_token=TOKEN)
+    rc, line = poller.poll()
+    assert rc == 0 and line["event"] == "run", line
+    assert "git" in {user for _method, _path, user in served.requests}
+
+
+def test_a_token_alone_in_the_url_is_kept_off_the_command_line(poller, served):
+    # https://TOKEN@host: the token stands where the user name goes; the server here wants it as the password
+    poller.write_config(repo=served.url("private/app", TOKEN))
+    rc, line, calls = recorded_poll(poller)
+    assert rc == 3 and line["event"] == "error", line
+    for call in calls:
+        assert TOKEN not in " ".join(call["argv"]), call["argv"]
+    assert_token_stored_nowhere(poller, line)
+    assert TOKEN in {user for _method, _path, user in served.requests}, "the user name was not sent"
+
+
+def test_a_credential_helper_of_the_user_never_sees_the_token(poller, served, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    store = home / "stored-credentials"
+    (home / ".gitconfig").write_text(f"[credential]\n\thelper = store --file={store}\n")
+    poller.write_config(repo=served.url("private/app", f"deploy:{TOKEN}"))
+    rc, line = poller.poll(env={"HOME": str(home), "XDG_CONFIG_HOME": str(home)})
+    assert rc == 0 and line["event"] == "run", line
+    assert not store.exists() or TOKEN not in store.read_text(), "git stored the token with the user's helper"
+
+
+def test_wrong_token_is_one_line_without_the_token(poller, served):
+    poller.write_config(repo=served.url("private/app", "deploy:wrong-Secret-Value"))
+    rc, line, calls = recorded_poll(poller)
+    assert rc == 3 and line["event"] == "error", line
+    assert line["message"].startswith("git ls-remote failed")
+    assert "wrong-Secret-Value" not in json.dumps(line)
+    assert "wrong-Secret-Value" not in poller.log_file.read_text()
+    assert all("wrong-Secret-Value" not in " ".join(call["argv"]) for call in calls)
+
+
+def test_repository_without_credentials_over_http_needs_no_secret(poller, served):
+    poller.write_config(repo=served.url("public/app"))
+    rc, line, calls = recorded_poll(poller)
+    assert rc == 0 and line["event"] == "run", line
+    assert all(call["env_with_secret"] == [] for call in calls)
+    assert {user for _method, _path, user in served.requests} == {None}
+
+
+def test_file_url_still_works(poller):
+    poller.write_config(repo=f"file://{poller.repo}")
+    rc, line = poller.poll()
+    assert rc == 0 and line["event"] == "run" and line["head"] == poller.head()
+
+
+def test_ssh_url_keeps_its_user_name(poller):
+    calls = poller.tmp / "ssh-calls"
+    fake_ssh = poller.tmp / "fake-ssh"
+    # what a real ssh would do on the far side: run the git command it is given, here on this host
+    fake_ssh.write_text(f'#!/bin/sh\necho "$1" >> {calls}\nshift\nexec sh -c "$*"\n')
+    fake_ssh.chmod(0o755)
+    poller.write_config(repo=f"ssh://deploy@git.example.invalid{poller.repo}")
+    rc, line = poller.poll(env={"GIT_SSH_COMMAND": str(fake_ssh), "GIT_SSH_VARIANT": "simple"})
+    assert rc == 0 and line["event"] == "run", line
+    assert calls.read_text().split() == ["deploy@git.example.invalid"] * 2
+    assert line["repo"] == f"ssh://deploy@git.example.invalid{poller.repo}"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"repo": f"ssh://deploy:{TOKEN}@git.example.invalid/app.git"}, "ssh URLs cannot carry a password"),
+        ({"repo": "/srv/git/app.git", "repo_token": TOKEN}, "repo_token needs an http(s) repo URL"),
+        ({"repo": f"https://deploy:{TOKEN}@git.example.invalid/app.git", "repo_token": TOKEN}, "not both"),
+        ({"repo": "https://git.example.invalid/app.git", "repo_token": 42}, "repo_token must be a string"),
+        ({"repo": "https://git.example.invalid/app.git", "repo_user": "ci-bot"}, "set both"),
+    ],
+)
+def test_bad_credentials_are_one_line_without_the_token(poller, overrides, message):
+    poller.write_config(**overrides)
+    rc, line = poller.poll()
+    assert rc == 2 and line["event"] == "error" and message in line["message"], line
+    assert TOKEN not in json.dumps(line)
