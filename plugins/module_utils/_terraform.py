@@ -22,7 +22,7 @@ import stat
 import tempfile
 import zipfile
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_copy
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_copy, atomic_write_text
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     CommandError,
     ConfigurationError,
@@ -30,7 +30,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     MissingDependencyError,
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, run, run_capture
-from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_text
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import is_secret_key, mask_text
 
 INSTALL_HINT = (
     "install Terraform (https://developer.hashicorp.com/terraform/install) or OpenTofu "
@@ -76,19 +76,43 @@ def lock_args(lock: bool, lock_timeout: str) -> list[str]:
     return [f"-lock-timeout={lock_timeout}"]
 
 
-def init_argv(binary, backend_config=None, backend_config_files=None, reconfigure=False, upgrade=False) -> list[str]:
+def init_argv(binary, backend_config_files=None, reconfigure=False, upgrade=False) -> list[str]:
+    """``terraform init``; ``backend_config`` reaches it as one of the files (see :func:`backend_config_text`)."""
     argv = [binary, "init", "-input=false", "-no-color"]
     for path in backend_config_files or []:
         argv.append(f"-backend-config={path}")
-    for key, value in sorted((backend_config or {}).items()):
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        argv.append(f"-backend-config={key}={value}")
     if reconfigure:
         argv.append("-reconfigure")
     if upgrade:
         argv.append("-upgrade")
     return argv
+
+
+BACKEND_FILE = "conveyor.tfbackend"
+
+
+def _hcl(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_hcl(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_hcl(str(k))} = {_hcl(v)}" for k, v in value.items()) + "}"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    text = text.replace("\t", "\\t").replace("${", "$${").replace("%{", "%%{")  # no interpolation
+    return f'"{text}"'
+
+
+def backend_config_text(backend_config: dict) -> str:
+    """``backend_config`` as a backend configuration file (HCL), so no value is put on a command line."""
+    lines = []
+    for key, value in sorted(backend_config.items()):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", str(key)):
+            raise ConfigurationError(f"backend_config key {key!r} is not a valid setting name")
+        lines.append(f"{key} = {_hcl(value)}")
+    return "\n".join(lines) + "\n"
 
 
 def plan_argv(
@@ -192,7 +216,7 @@ def secret_strings(value) -> list[str]:
     return found
 
 
-def protect_local_state(project_path: str) -> list[str]:
+def protect_local_state(project_path: str, backend_config: dict | None = None) -> list[str]:
     """Narrow local state files to their owner (0600); return the ones narrowed.
 
     Terraform creates ``terraform.tfstate`` and its backups 0644, but state holds every sensitive value in
@@ -201,6 +225,12 @@ def protect_local_state(project_path: str) -> list[str]:
     candidates = glob.glob(os.path.join(glob.escape(project_path), "*.tfstate*"))
     candidates += glob.glob(os.path.join(glob.escape(project_path), "terraform.tfstate.d", "*", "*.tfstate*"))
     candidates.append(os.path.join(project_path, ".terraform", "terraform.tfstate"))
+    local = backend_config or {}
+    if isinstance(local.get("path"), str):  # the local backend's own path setting
+        path = os.path.join(project_path, local["path"])
+        candidates += [path, path + ".backup"]
+    if isinstance(local.get("workspace_dir"), str):
+        candidates += glob.glob(os.path.join(glob.escape(os.path.join(project_path, local["workspace_dir"])), "*", "*"))
     narrowed = []
     for path in candidates:
         try:
@@ -371,6 +401,7 @@ class Terraform:
         self.lock = lock
         self.lock_timeout = normalize_lock_timeout(lock_timeout)
         self.secrets: list[str] = []
+        self.backend_config: dict = {}
         self.warnings: list[str] = []
 
     def env(self, with_workspace: bool = True) -> dict:
@@ -393,7 +424,7 @@ class Terraform:
             capture=True,
             tail_lines=40,
         )
-        protect_local_state(self.project_path)
+        protect_local_state(self.project_path, self.backend_config)
         if result.rc not in (0, 2) or (result.rc == 2 and "-detailed-exitcode" not in argv):
             self.fail(result, what, hint)
         for warning in terraform_warnings(result.output):
@@ -442,7 +473,9 @@ class Terraform:
                 **details,
             )
         message = mask(first_error(text), self.secrets)
-        if is_configuration_error(text):
+        if BACKEND_FILE in text:  # the private file that carried backend_config: name the option instead
+            message = re.sub(rf"(?:\S*/)?{re.escape(BACKEND_FILE)}(?::\d+)?", "backend_config", message)
+        elif is_configuration_error(text):
             hint = "; fix that line of the configuration"
         raise CommandError(f"{self.name} {what} failed in {self.where()}: {message}{hint}", **details)
 
@@ -456,13 +489,26 @@ class Terraform:
             return None
 
     def init(self, backend_config=None, backend_config_files=None, reconfigure=False, upgrade=False):
-        argv = init_argv(self.binary, backend_config, backend_config_files, reconfigure, upgrade)
-        self.run(
-            argv,
-            "init",
-            with_workspace=False,
-            hint="; check the backend settings (backend_config, backend_config_files) and provider and module sources",
-        )
+        files = list(backend_config_files or [])
+        private = None
+        self.backend_config = dict(backend_config or {})
+        if backend_config:
+            # credentials in backend settings (password, access_key, conn_str...) stay off every command line
+            self.secrets += [str(v) for k, v in backend_config.items() if is_secret_key(k) or k == "conn_str"]
+            private = tempfile.mkdtemp(prefix="conveyor-terraform-backend-")
+            path = os.path.join(private, BACKEND_FILE)
+            atomic_write_text(path, backend_config_text(backend_config), 0o600)
+            files.append(path)
+        try:
+            self.run(
+                init_argv(self.binary, files, reconfigure, upgrade),
+                "init",
+                with_workspace=False,
+                hint="; check the backend settings (backend_config, backend_config_files) and provider and module sources",
+            )
+        finally:
+            if private:
+                shutil.rmtree(private, ignore_errors=True)
 
     def workspaces(self) -> tuple[list[str], str | None]:
         return parse_workspaces(self.capture(["workspace", "list", "-no-color"], "workspace list", False))

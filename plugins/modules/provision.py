@@ -68,8 +68,9 @@ options:
     default: []
   backend_config:
     description:
-      - Backend settings passed to C(init) as C(-backend-config=key=value). Keep credentials in
-        O(backend_config_files) or in environment variables instead, since these values are not masked.
+      - Backend settings for C(init). They reach Terraform through a generated backend file in a private
+        temporary directory (mode 0600, removed afterwards), never on a command line; values of
+        secret-looking keys (C(password), C(secret_key), C(access_key), C(token), C(conn_str)) are masked.
     type: dict
     default: {}
   backend_config_files:

@@ -244,7 +244,8 @@ def test_missing_binary_and_init_failure_are_one_clear_line(tmp_path, project):
     init = run.result("bad backend")
     assert init.get("failed") is True
     assert init["msg"].startswith("terraform init failed in"), init["msg"]
-    assert "Invalid backend configuration argument" in init["msg"] and "backend_config" in init["msg"]
+    assert "backend_config: Unsupported argument" in init["msg"] and "no_such_setting" in init["msg"], init["msg"]
+    assert "check the backend settings" in init["msg"]
     assert any("no_such_setting" in line for line in init["tail"])
     assert "no .tf" in run.result("not a project")["msg"]
     assert "lock_timeout" in run.result("bad timeout")["msg"]
@@ -285,3 +286,14 @@ def test_syntax_error_reports_terraforms_file_line_and_message(tmp_path, project
     assert "\n" not in msg and "unexpected" not in msg
     assert "backend settings" not in msg  # a syntax error, not a backend problem
     assert not (project / ".terraform").exists() and not list((tmp_path / "root").iterdir())
+
+
+def test_backend_settings_reach_terraform_through_a_private_file(tmp_path, project):
+    (project / "backend.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+    state = tmp_path / "state dir" / "app ${x} %{y}.tfstate"  # nothing in a value is interpolated
+    state.parent.mkdir()
+    run = run_tasks(tmp_path, [provision("apply", project, backend_config={"path": str(state)})])
+    assert run.rc == 0, run.output
+    assert run.result("apply")["changed"] is True
+    assert state.is_file() and stat.S_IMODE(state.stat().st_mode) == 0o600
+    assert not list(tmp_path.glob("**/conveyor.tfbackend")), "the settings file is removed after init"

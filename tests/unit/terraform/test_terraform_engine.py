@@ -11,6 +11,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import Confi
 from ansible_collections.conveyor.cicd.plugins.module_utils._terraform import (
     Terraform,
     apply_argv,
+    backend_config_text,
     declared_variables,
     first_error,
     init_argv,
@@ -106,14 +107,13 @@ def test_an_output_only_change_is_a_change():
 
 
 def test_argv_builders():
-    assert init_argv("tf", {"path": "/s/t.tfstate", "encrypt": True}, ["b.hcl"], reconfigure=True) == [
+    assert init_argv("tf", ["b.hcl", "/private/conveyor.tfbackend"], reconfigure=True) == [
         "tf",
         "init",
         "-input=false",
         "-no-color",
         "-backend-config=b.hcl",
-        "-backend-config=encrypt=true",
-        "-backend-config=path=/s/t.tfstate",
+        "-backend-config=/private/conveyor.tfbackend",
         "-reconfigure",
     ]
     argv = plan_argv("tf", "/tmp/p", destroy=True, var_files=["v.json"], targets=["a.b"], parallelism=3)
@@ -245,3 +245,18 @@ def test_missing_binary_names_what_to_install():
 def test_bad_workspace_name(tmp_path):
     with pytest.raises(ConfigurationError, match="not a valid workspace name"):
         Terraform("sh", str(tmp_path), workspace="../etc")
+
+
+def test_backend_settings_become_a_file_with_nothing_interpolated():
+    text = backend_config_text(
+        {"path": "/s/t.tfstate", "encrypt": True, "retries": 3, "password": 'p"w\\${x}%{y}\n', "tags": ["a", "b"]}
+    )
+    assert text.splitlines() == [
+        "encrypt = true",
+        'password = "p\\"w\\\\$${x}%%{y}\\n"',
+        'path = "/s/t.tfstate"',
+        "retries = 3",
+        'tags = ["a", "b"]',
+    ]
+    with pytest.raises(ConfigurationError, match="not a valid setting name"):
+        backend_config_text({"bad key": "x"})
