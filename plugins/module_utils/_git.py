@@ -9,12 +9,50 @@ Only what release preparation needs: tags merged into HEAD, the log of a range
 from __future__ import annotations
 
 import os
+import re
+from urllib.parse import unquote
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._commits import Commit, parse_message
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, run_capture
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_text
 
 GIT_TIMEOUT = 300
+# git runs "!<helper> get|store|erase" through the shell; only "get" answers, from the environment (printf is a
+# shell builtin), so a token given in a remote URL never reaches a command line
+_CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
+    '"$CONVEYOR_GIT_USERNAME" "$CONVEYOR_GIT_PASSWORD"; }; f'
+)
+_HTTP_REMOTE = re.compile(
+    r"(?P<scheme>https?)://(?P<userinfo>[^/?#@]*)@(?P<rest>[^/?#]+.*)\Z", re.IGNORECASE | re.DOTALL
+)
+
+
+def remote_access(remote: str) -> tuple[str, dict, list[str]]:
+    """(what git may see, environment, secrets) for a remote name or URL.
+
+    An http(s) URL with ``user:token@`` (or a bare ``token@``) loses its userinfo; git gets the credentials
+    from a helper set for that host alone through ``GIT_CONFIG_*``, after an empty helper that keeps the
+    user's own helpers from storing them.
+    """
+    match = _HTTP_REMOTE.match(remote)
+    if not match:
+        return remote, {}, []
+    user, colon, password = match.group("userinfo").partition(":")
+    user, password = unquote(user), unquote(password) if colon else None
+    if password is None:  # https://TOKEN@host: the user name is the token
+        user, password = "git", user
+    public = f"{match.group('scheme')}://{match.group('rest')}"
+    origin = public.split("/", 3)
+    origin = "/".join(origin[:3])
+    count = os.environ.get("GIT_CONFIG_COUNT", "")
+    first = int(count) if count.isdigit() else 0
+    env = {"CONVEYOR_GIT_USERNAME": user, "CONVEYOR_GIT_PASSWORD": password, "GIT_CONFIG_COUNT": str(first + 2)}
+    for index, value in enumerate(("", _CREDENTIAL_HELPER), start=first):
+        env[f"GIT_CONFIG_KEY_{index}"] = f"credential.{origin}.helper"
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return public, env, [password, match.group("userinfo")]
 
 
 class Git:
@@ -33,16 +71,16 @@ class Git:
             raise ConfigurationError(f"'{repo}' is not a git repository: give the path of a git work tree")
         self.cwd = out.strip()
 
-    def _call(self, args: list[str]) -> tuple[int, str, str]:
-        return run_capture([self.binary, *args], cwd=self.cwd, env=self.env, timeout=self.timeout)
+    def _call(self, args: list[str], env: dict | None = None) -> tuple[int, str, str]:
+        return run_capture([self.binary, *args], cwd=self.cwd, env={**self.env, **(env or {})}, timeout=self.timeout)
 
-    def run(self, *args: str) -> str:
+    def run(self, *args: str, env: dict | None = None, secrets=()) -> str:
         """stdout of ``git <args>``; a failure raises CommandError with git's own last line."""
-        rc, out, err = self._call(list(args))
+        rc, out, err = self._call(list(args), env)
         if rc != 0:
             lines = [ln for ln in (err or out).strip().splitlines() if ln.strip()]
-            reason = lines[-1].strip() if lines else f"exit code {rc}"
-            raise CommandError(f"git {args[0]} failed: {reason}", rc=rc, stderr=err[-2000:])
+            reason = mask_text(lines[-1].strip(), secrets) if lines else f"exit code {rc}"
+            raise CommandError(f"git {args[0]} failed: {reason}", rc=rc, stderr=mask_text(err[-2000:], secrets))
         return out
 
     def ok(self, *args: str) -> bool:
@@ -110,8 +148,10 @@ class Git:
         self.run("tag", "--annotate", "--message", message, tag, rev)
 
     def remote_has_tag(self, remote: str, tag: str) -> bool:
-        return bool(self.run("ls-remote", "--tags", remote, f"refs/tags/{tag}").strip())
+        url, env, secrets = remote_access(remote)
+        return bool(self.run("ls-remote", "--tags", url, f"refs/tags/{tag}", env=env, secrets=secrets).strip())
 
     def push(self, remote: str, branch: str | None, tag: str) -> None:
         refs = [f"HEAD:refs/heads/{branch}"] if branch else []
-        self.run("push", "--atomic", remote, *refs, f"refs/tags/{tag}")
+        url, env, secrets = remote_access(remote)
+        self.run("push", "--atomic", url, *refs, f"refs/tags/{tag}", env=env, secrets=secrets)

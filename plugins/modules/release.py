@@ -106,7 +106,10 @@ options:
     type: bool
     default: false
   push_remote:
-    description: Remote to push to.
+    description:
+      - Remote to push to, a remote name or a URL.
+      - An http(s) URL may carry C(user:token@) (or C(token@)); the credentials reach git through its
+        environment, for that host only, never on a command line, and are masked in every message.
     type: str
     default: origin
 notes:

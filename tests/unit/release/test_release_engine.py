@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import sys
+
 import pytest
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._release import prepare_release, release_info
+from tests.support.git_http import bare_clone, git_recorder, start_git_http_server
 from tests.support.release_histories import build_history, git
 
 PYPROJECT = '[build-system]\nrequires = ["setuptools"]\n\n[project]\nname = "app"\nversion = "0.0.0"\n\n[tool.x]\nversion = "keep"\n'
@@ -260,3 +266,45 @@ def test_push_failure_is_reported_after_the_local_release(tmp_path):
     with pytest.raises(Exception, match="git push failed"):
         prepare_release(_params(repo, push=True))
     assert "v1.3.0" in git(repo, "tag").split()
+
+
+def test_a_token_in_push_remote_reaches_git_only_through_its_environment(tmp_path, monkeypatch):
+    token = "ghp-release-t0ken-5521"
+    repo = _repo(tmp_path, [("tag", "v1.2.0"), ("c", "feat: x")])
+    served = tmp_path / "served"
+    bare_clone(repo, served / "private" / "app.git")
+    server, httpd = start_git_http_server(served, token)
+    record = tmp_path / "git-argv.jsonl"
+    bin_dir = tmp_path / "bin"
+    git_recorder(bin_dir, sys.executable)
+    recording = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "GIT_RECORD": str(record),
+        "GIT_RECORD_SECRET": token,
+        "GIT_RECORD_REAL": shutil.which("git"),
+    }
+
+    def release(remote):
+        with monkeypatch.context() as env:
+            for name, value in recording.items():
+                env.setenv(name, value)
+            return prepare_release(_params(repo, push=True, push_remote=remote))
+
+    try:
+        with pytest.raises(ConveyorError) as caught:
+            release(server.url("private/app.git", "ci:not-the-token"))
+        assert "not-the-token" not in caught.value.msg and "not-the-token" not in str(caught.value.details)
+        git(repo, "tag", "-d", "v1.3.0")
+        git(repo, "reset", "--quiet", "--hard", "HEAD~1")
+        result = release(server.url("private/app.git", f"ci:{token}"))
+    finally:
+        httpd.shutdown()
+    assert result["pushed"] is True
+    assert git(served / "private" / "app.git", "rev-parse", "v1.3.0^{commit}").strip() == result["commit"]
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    assert calls and not [call for call in calls if any(token in arg for arg in call["argv"])]
+    remote_calls = [call for call in calls if call["argv"][:1] in (["push"], ["ls-remote"])]
+    carried = [call["env_with_secret"] for call in calls if call["env_with_secret"]]
+    assert carried and all(names == ["CONVEYOR_GIT_PASSWORD"] for names in carried)  # the environment only
+    assert all(call in remote_calls for call in calls if call["env_with_secret"])  # and only to the server
+    assert token not in (repo / ".git" / "config").read_text()
