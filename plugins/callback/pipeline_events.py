@@ -112,9 +112,9 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._events import (
     push_to_gateway,
     scrub,
     scrub_text,
-    secret_values,
     stage_metrics,
 )
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import secret_values
 
 NO_LOG_MESSAGE = "output hidden (no_log)"
 

@@ -26,13 +26,7 @@ from datetime import datetime, timezone
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
-from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import (  # noqa: F401 - re-exported
-    MASK,
-    is_secret_key,
-    mask_data,
-    mask_text,
-    secret_values,
-)
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_data, mask_text
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive
 from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url
 

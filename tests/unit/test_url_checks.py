@@ -42,7 +42,7 @@ def test_download_url_needs_a_file_name(url):
 @pytest.mark.parametrize(
     "call",
     [
-        lambda url: PrometheusClient(url),
+        PrometheusClient,
         lambda url: push_to_gateway(url, "job", {}, []),
         lambda url: normalize({"url": url}),
     ],

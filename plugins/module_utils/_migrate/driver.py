@@ -13,7 +13,6 @@ import re
 from dataclasses import asdict, dataclass
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
-from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import one_line  # noqa: F401 - re-exported
 
 DEFAULT_HISTORY_TABLE = "conveyor_schema_history"
 DEFAULT_LOCK_TIMEOUT = 60.0

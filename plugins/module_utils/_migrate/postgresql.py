@@ -20,10 +20,10 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.driver impo
     HistoryRow,
     LockTimeoutError,
     StatementError,
-    one_line,
     validate_identifier,
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.statements import line_at, split_postgresql
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import one_line
 
 try:
     import psycopg

@@ -27,9 +27,9 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.driver impo
     HistoryRow,
     LockTimeoutError,
     StatementError,
-    one_line,
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.statements import split_sqlite
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import one_line
 
 LOCK_SUFFIX = ".migrate.lock"
 

@@ -95,7 +95,7 @@ def test_a_tar_gz_cut_anywhere_is_refused(arena):
 
 
 def test_a_cut_inside_the_gzip_trailer_names_the_gzip_stream(arena):
-    data, _ = tar_bytes(MEMBERS, "gz")
+    data, _members = tar_bytes(MEMBERS, "gz")
     for cut in range(len(data) - 8, len(data)):  # the CRC-32 and the size
         assert "the gzip stream ends before its end marker" in assert_refused_cleanly(arena, data[:cut], "tar.gz")
 
@@ -141,7 +141,7 @@ def test_a_gzip_of_a_cut_tar_is_refused(arena):
 
 @pytest.mark.parametrize("compression", ["bz2", "xz"])
 def test_bz2_and_xz_tars_cut_anywhere_are_refused(arena, compression):
-    data, _ = tar_bytes(MEMBERS, compression)
+    data, _members = tar_bytes(MEMBERS, compression)
     assert assert_unpacks(arena, data, f"tar.{compression}")["files"] == len(MEMBERS)
     for cut in sorted(set(range(6, len(data), max(1, len(data) // 40))) | {len(data) - 1}):
         assert "truncated or damaged" in assert_refused_cleanly(arena, data[:cut], f"tar.{compression}"), cut
@@ -157,13 +157,13 @@ def test_a_garbled_header_in_the_middle_is_refused(arena):
 
 def test_data_after_the_end_of_archive_marker_is_refused(arena):
     """Two tars concatenated: tar would show only the first; deploying half is what we refuse."""
-    first, _ = tar_bytes(dict(list(MEMBERS.items())[:3]))
-    second, _ = tar_bytes(dict(list(MEMBERS.items())[3:]))
+    first, _members = tar_bytes(dict(list(MEMBERS.items())[:3]))
+    second, _members = tar_bytes(dict(list(MEMBERS.items())[3:]))
     assert "data after the end-of-archive marker" in assert_refused_cleanly(arena, first + second, "tar")
 
 
 def test_zero_padding_after_the_end_marker_is_accepted(arena):
-    data, _ = tar_bytes(MEMBERS)
+    data, _members = tar_bytes(MEMBERS)
     assert assert_unpacks(arena, data + bytes(20 * BLOCK), "tar")["files"] == len(MEMBERS)
 
 

@@ -17,8 +17,8 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._events import (
     prometheus_text,
     scrub,
     scrub_text,
-    secret_values,
 )
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import secret_values
 
 
 def test_new_store_is_created_with_the_current_schema(tmp_path):
