@@ -24,6 +24,10 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import (
+    validate_element_options,
+    validation_message,
+)
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import url_credentials
 
@@ -50,6 +54,13 @@ class _EngineSurface:
 
 class ConveyorModule(_EngineSurface, AnsibleModule):
     """AnsibleModule with the collection's error handling (a module process)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the mapping elements of elements: raw lists, which AnsibleModule leaves unchecked
+        validation = validate_element_options(self.argument_spec, self.params)
+        if validation.error_messages:
+            self.fail_json(msg=validation_message(validation, self._name))
 
     def run(self, func) -> None:
         """Call ``func(self)`` and exit with its result, or fail with one clear line."""

@@ -8,7 +8,8 @@ delegated, and the target's Python is the one running Ansible), this action plug
 module would do, in the worker process Ansible already forked for the task:
 
 1. validate the task's arguments with ansible-core's public ``ArgumentSpecValidator`` against the
-   module's own ``MODULE_SPEC`` (types, defaults, choices, constraints, fallbacks);
+   module's own ``MODULE_SPEC`` (types, defaults, choices, constraints, fallbacks), then the mapping
+   elements of ``elements: raw`` lists as the module does (module_utils/_argspec.py);
 2. call the module's ``run()`` with an ``EngineCall`` (module_utils/_module.py) carrying the
    validated parameters, check mode, diff mode and ``no_log``, under the task's ``environment``;
 3. mask every ``no_log`` parameter value in the result with the public ``remove_values`` and hand
@@ -32,11 +33,14 @@ from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
-from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import (
+    validate_element_options,
+    validation_message,
+)
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import EngineCall, call_engine
 
 display = Display()
@@ -139,10 +143,10 @@ class ModuleAction(ActionBase):
             validation = validator.validate(dict(self._task.args))
             params = validation.validated_parameters
             no_log_values = set(no_log_values_of(argument_spec, params))
+            if not validation.error_messages:  # then what ConveyorModule checks after AnsibleModule
+                validation = validate_element_options(argument_spec, params)
             if validation.error_messages:  # the message a module process gives for the same arguments
-                msg = validation.errors.msg
-                if isinstance(validation.errors[0], UnsupportedError):
-                    msg = f"Unsupported parameters for ({self._task.action}) module: {msg}"
+                msg = validation_message(validation, self._task.action)
                 return remove_values({"failed": True, "msg": msg}, no_log_values)
             call = EngineCall(
                 params,
