@@ -19,6 +19,7 @@ a result becomes real warnings.
 
 from __future__ import annotations
 
+import copy
 import errno
 import traceback
 
@@ -55,8 +56,10 @@ class _EngineSurface:
 class ConveyorModule(_EngineSurface, AnsibleModule):
     """AnsibleModule with the collection's error handling (a module process)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, argument_spec: dict, **kwargs):
+        # AnsibleModule fills the sub-options of a default such as service={} in place: keep MODULE_SPEC's own
+        # (a process that runs the module again, as Mitogen does, sees the same defaults)
+        super().__init__(copy.deepcopy(argument_spec), **kwargs)
         # the mapping elements of elements: raw lists, which AnsibleModule leaves unchecked
         validation = validate_element_options(self.argument_spec, self.params)
         if validation.error_messages:

@@ -24,6 +24,7 @@ ansible-core builds or sends modules. Set ``conveyor_in_process: false`` to alwa
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import os
 import sys
@@ -136,17 +137,11 @@ class ModuleAction(ActionBase):
             module = importlib.import_module(self._module_import_path())
         except ImportError as exc:  # a library the module needs is missing: say which
             return {"failed": True, "msg": f"{self._module_fqcn()} could not be loaded: {exc}"}
-        spec = dict(module.MODULE_SPEC)
-        argument_spec = spec["argument_spec"]
         with _environment(self._task_environment()):
-            validator = ArgumentSpecValidator(argument_spec, **{k: spec[k] for k in _CONSTRAINTS if k in spec})
-            validation = validator.validate(dict(self._task.args))
-            params = validation.validated_parameters
-            no_log_values = set(no_log_values_of(argument_spec, params))
-            if not validation.error_messages:  # then what ConveyorModule checks after AnsibleModule
-                validation = validate_element_options(argument_spec, params)
-            if validation.error_messages:  # the message a module process gives for the same arguments
-                msg = validation_message(validation, self._task.action)
+            params, no_log_values, msg = validate_arguments(
+                module.MODULE_SPEC, dict(self._task.args), self._task.action
+            )
+            if msg is not None:
                 return remove_values({"failed": True, "msg": msg}, no_log_values)
             call = EngineCall(
                 params,
@@ -183,6 +178,23 @@ class ModuleAction(ActionBase):
                 raise AnsibleError(f"environment must be a dictionary, got {type(templated).__name__}")
             merged.update(templated)
         return {str(k): str(v) for k, v in merged.items()}
+
+
+def validate_arguments(module_spec: Mapping, args: dict, action: str) -> tuple[dict, set[str], str | None]:
+    """``args`` checked as a module process checks them: (parameters, no_log values, failure message or None)."""
+    # the validator stores a default object in the parameters and fills in its sub-options in place: a copy
+    # keeps a default such as service={} from carrying one task's values into the next
+    spec = copy.deepcopy(dict(module_spec))
+    argument_spec = spec["argument_spec"]
+    validator = ArgumentSpecValidator(argument_spec, **{k: spec[k] for k in _CONSTRAINTS if k in spec})
+    validation = validator.validate(args)
+    params = validation.validated_parameters
+    no_log_values = set(no_log_values_of(argument_spec, params))
+    if not validation.error_messages:  # then what ConveyorModule checks after AnsibleModule
+        validation = validate_element_options(argument_spec, params)
+    if validation.error_messages:  # the message a module process gives for the same arguments
+        return params, no_log_values, validation_message(validation, action)
+    return params, no_log_values, None
 
 
 def no_log_values_of(argument_spec: dict, params: Mapping | None) -> Iterator[str]:
