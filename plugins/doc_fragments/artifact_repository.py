@@ -1,68 +1,12 @@
 # Copyright: conveyor.cicd contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The options of one artifact repository connection, written once for every place they appear.
-
-Their argument spec is ``REPOSITORY_CONNECTION`` in plugins/module_utils/_argspec.py.
-"""
-
 from __future__ import annotations
-
-from textwrap import indent
-
-# the options that say who connects where; O({prefix}...) names a sibling option wherever the block goes
-_CREDENTIALS = r"""
-endpoint_url:
-  description:
-    - S3 only. The endpoint of an S3-compatible server, for example V(https://minio.example.com:9000).
-    - Path-style addressing is used when this is set.
-  type: str
-region:
-  description: S3 only. The region of the bucket.
-  type: str
-access_key:
-  description:
-    - S3 only. The access key ID. Without it boto3 looks in its usual places (environment, profile, instance role).
-  type: str
-secret_key:
-  description: S3 only. The secret access key.
-  type: str
-session_token:
-  description: S3 only. A session token for temporary credentials.
-  type: str
-username:
-  description: HTTP only. User name for basic authentication.
-  type: str
-password:
-  description: HTTP only. Password (or API key) for basic authentication.
-  type: str
-token:
-  description: "HTTP only. A bearer token (sent as C(Authorization: Bearer ...)); takes precedence over O({prefix}username)."
-  type: str
-"""
-_TRANSPORT = r"""
-validate_certs:
-  description: Verify TLS certificates of HTTPS and S3 endpoints.
-  type: bool
-  default: true
-timeout:
-  description: Seconds to wait for the server to connect or answer, per request.
-  type: int
-  default: 60
-retries:
-  description:
-    - How many times a request is tried again after a connection error or a 5xx answer (exponential backoff with
-      jitter). A 4xx answer fails at once with the server's message.
-  type: int
-  default: 3
-"""
-
-
-def _options(text: str, prefix: str, depth: int) -> str:
-    return indent(text.strip("\n").replace("{prefix}", prefix), "  " * depth) + "\n"
 
 
 class ModuleDocFragment:
-    # Connection options shared by the artifact_* modules.
+    # Connection options shared by the artifact_* modules; their spec is REPOSITORY_CONNECTION in
+    # module_utils/_argspec.py. The variants below repeat them as suboptions (ansible-test reads a fragment
+    # as plain text, so they cannot be built from one string); tests/unit/modules checks that they agree.
     DOCUMENTATION = r"""
 options:
   repository:
@@ -76,7 +20,49 @@ options:
         preferred; it is never shown in results or messages.
     type: str
     required: true
-""" + _options(_CREDENTIALS + _TRANSPORT, "", 1)
+  endpoint_url:
+    description:
+      - S3 only. The endpoint of an S3-compatible server, for example V(https://minio.example.com:9000).
+      - Path-style addressing is used when this is set.
+    type: str
+  region:
+    description: S3 only. The region of the bucket.
+    type: str
+  access_key:
+    description:
+      - S3 only. The access key ID. Without it boto3 looks in its usual places (environment, profile, instance role).
+    type: str
+  secret_key:
+    description: S3 only. The secret access key.
+    type: str
+  session_token:
+    description: S3 only. A session token for temporary credentials.
+    type: str
+  username:
+    description: HTTP only. User name for basic authentication.
+    type: str
+  password:
+    description: HTTP only. Password (or API key) for basic authentication.
+    type: str
+  token:
+    description: "HTTP only. A bearer token (sent as C(Authorization: Bearer ...)); takes precedence over O(username)."
+    type: str
+
+  validate_certs:
+    description: Verify TLS certificates of HTTPS and S3 endpoints.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the server to connect or answer, per request.
+    type: int
+    default: 60
+  retries:
+    description:
+      - How many times a request is tried again after a connection error or a 5xx answer (exponential backoff with
+        jitter). A 4xx answer fails at once with the server's message.
+    type: int
+    default: 3
+"""
 
     # app_rollout's repository_options: the same options, for its repository or artifact URL.
     REPOSITORY_OPTIONS = r"""
@@ -88,7 +74,49 @@ options:
     type: dict
     default: {}
     suboptions:
-""" + _options(_CREDENTIALS + _TRANSPORT, "repository_options.", 3)
+      endpoint_url:
+        description:
+          - S3 only. The endpoint of an S3-compatible server, for example V(https://minio.example.com:9000).
+          - Path-style addressing is used when this is set.
+        type: str
+      region:
+        description: S3 only. The region of the bucket.
+        type: str
+      access_key:
+        description:
+          - S3 only. The access key ID. Without it boto3 looks in its usual places (environment, profile, instance role).
+        type: str
+      secret_key:
+        description: S3 only. The secret access key.
+        type: str
+      session_token:
+        description: S3 only. A session token for temporary credentials.
+        type: str
+      username:
+        description: HTTP only. User name for basic authentication.
+        type: str
+      password:
+        description: HTTP only. Password (or API key) for basic authentication.
+        type: str
+      token:
+        description: "HTTP only. A bearer token (sent as C(Authorization: Bearer ...)); takes precedence over O(repository_options.username)."
+        type: str
+
+      validate_certs:
+        description: Verify TLS certificates of HTTPS and S3 endpoints.
+        type: bool
+        default: true
+      timeout:
+        description: Seconds to wait for the server to connect or answer, per request.
+        type: int
+        default: 60
+      retries:
+        description:
+          - How many times a request is tried again after a connection error or a 5xx answer (exponential backoff with
+            jitter). A 4xx answer fails at once with the server's message.
+        type: int
+        default: 3
+"""
 
     # artifact_promote's dest_options: the credentials of the destination.
     DEST_OPTIONS = r"""
@@ -99,4 +127,31 @@ options:
         taken from the source's.
     type: dict
     suboptions:
-""" + _options(_CREDENTIALS, "dest_options.", 3)
+      endpoint_url:
+        description:
+          - S3 only. The endpoint of an S3-compatible server, for example V(https://minio.example.com:9000).
+          - Path-style addressing is used when this is set.
+        type: str
+      region:
+        description: S3 only. The region of the bucket.
+        type: str
+      access_key:
+        description:
+          - S3 only. The access key ID. Without it boto3 looks in its usual places (environment, profile, instance role).
+        type: str
+      secret_key:
+        description: S3 only. The secret access key.
+        type: str
+      session_token:
+        description: S3 only. A session token for temporary credentials.
+        type: str
+      username:
+        description: HTTP only. User name for basic authentication.
+        type: str
+      password:
+        description: HTTP only. Password (or API key) for basic authentication.
+        type: str
+      token:
+        description: "HTTP only. A bearer token (sent as C(Authorization: Bearer ...)); takes precedence over O(dest_options.username)."
+        type: str
+"""
