@@ -164,24 +164,12 @@ def run(module):
     return run_lint(check_mode=module.check_mode, want_diff=module._diff, **module.params)
 
 
-TOOL_OPTIONS = dict(
-    name=dict(type="str", required=True),
-    args=dict(type="list", elements="str"),
-    config=dict(type="path"),
-    executable=dict(type="str"),
-    argv=dict(type="raw"),  # the engine refuses a shell string with the list to write
-    label=dict(type="str"),
-    format=dict(type="str", choices=["sarif", "regex"]),
-    pattern=dict(type="str"),
-    severity=dict(type="str", choices=["error", "warning", "info"]),
-    ignore_rc=dict(type="bool"),
-)
-
 MODULE_SPEC = dict(
     argument_spec=dict(
         path=dict(type="path", required=True),
-        # a tool name or a mapping; the engine fills in the defaults
-        tools=dict(type="list", elements="raw", required=True, options=TOOL_OPTIONS),
+        # a tool name or a mapping; the engine checks the mapping (_lint.TOOL_KEYS, documented as suboptions)
+        # with its own messages, which name the tool
+        tools=dict(type="list", elements="raw", required=True),
         fix=dict(type="bool", default=False),
         fail_on=dict(type="str", choices=["error", "warning", "never"], default="error"),
         timeout=dict(type="float"),
