@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Connection options shared by the artifact_* modules.
+    # Connection options shared by the artifact_* modules; their spec is REPOSITORY_CONNECTION in
+    # module_utils/_argspec.py. The variants below repeat them as suboptions (ansible-test reads a fragment
+    # as plain text, so they cannot be built from one string); tests/unit/modules checks that they agree.
     DOCUMENTATION = r"""
 options:
   repository:
@@ -45,6 +47,7 @@ options:
   token:
     description: "HTTP only. A bearer token (sent as C(Authorization: Bearer ...)); takes precedence over O(username)."
     type: str
+
   validate_certs:
     description: Verify TLS certificates of HTTPS and S3 endpoints.
     type: bool
@@ -59,4 +62,96 @@ options:
         jitter). A 4xx answer fails at once with the server's message.
     type: int
     default: 3
+"""
+
+    # app_rollout's repository_options: the same options, for its repository or artifact URL.
+    REPOSITORY_OPTIONS = r"""
+options:
+  repository_options:
+    description:
+      - Connection options of O(repository) or O(artifact_url), as the top-level options of
+        M(conveyor.cicd.artifact_fetch).
+    type: dict
+    default: {}
+    suboptions:
+      endpoint_url:
+        description:
+          - S3 only. The endpoint of an S3-compatible server, for example V(https://minio.example.com:9000).
+          - Path-style addressing is used when this is set.
+        type: str
+      region:
+        description: S3 only. The region of the bucket.
+        type: str
+      access_key:
+        description:
+          - S3 only. The access key ID. Without it boto3 looks in its usual places (environment, profile, instance role).
+        type: str
+      secret_key:
+        description: S3 only. The secret access key.
+        type: str
+      session_token:
+        description: S3 only. A session token for temporary credentials.
+        type: str
+      username:
+        description: HTTP only. User name for basic authentication.
+        type: str
+      password:
+        description: HTTP only. Password (or API key) for basic authentication.
+        type: str
+      token:
+        description: "HTTP only. A bearer token (sent as C(Authorization: Bearer ...)); takes precedence over O(repository_options.username)."
+        type: str
+
+      validate_certs:
+        description: Verify TLS certificates of HTTPS and S3 endpoints.
+        type: bool
+        default: true
+      timeout:
+        description: Seconds to wait for the server to connect or answer, per request.
+        type: int
+        default: 60
+      retries:
+        description:
+          - How many times a request is tried again after a connection error or a 5xx answer (exponential backoff with
+            jitter). A 4xx answer fails at once with the server's message.
+        type: int
+        default: 3
+"""
+
+    # artifact_promote's dest_options: the credentials of the destination.
+    DEST_OPTIONS = r"""
+options:
+  dest_options:
+    description:
+      - Connection options for O(dest_repository) where they differ from the source's; options not given here are
+        taken from the source's.
+    type: dict
+    suboptions:
+      endpoint_url:
+        description:
+          - S3 only. The endpoint of an S3-compatible server, for example V(https://minio.example.com:9000).
+          - Path-style addressing is used when this is set.
+        type: str
+      region:
+        description: S3 only. The region of the bucket.
+        type: str
+      access_key:
+        description:
+          - S3 only. The access key ID. Without it boto3 looks in its usual places (environment, profile, instance role).
+        type: str
+      secret_key:
+        description: S3 only. The secret access key.
+        type: str
+      session_token:
+        description: S3 only. A session token for temporary credentials.
+        type: str
+      username:
+        description: HTTP only. User name for basic authentication.
+        type: str
+      password:
+        description: HTTP only. Password (or API key) for basic authentication.
+        type: str
+      token:
+        description: "HTTP only. A bearer token (sent as C(Authorization: Bearer ...)); takes precedence over O(dest_options.username)."
+        type: str
 """

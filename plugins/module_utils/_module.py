@@ -19,11 +19,16 @@ a result becomes real warnings.
 
 from __future__ import annotations
 
+import copy
 import errno
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import (
+    validate_element_options,
+    validation_message,
+)
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import url_credentials
 
@@ -50,6 +55,15 @@ class _EngineSurface:
 
 class ConveyorModule(_EngineSurface, AnsibleModule):
     """AnsibleModule with the collection's error handling (a module process)."""
+
+    def __init__(self, argument_spec: dict, **kwargs):
+        # AnsibleModule fills the sub-options of a default such as service={} in place: keep MODULE_SPEC's own
+        # (a process that runs the module again, as Mitogen does, sees the same defaults)
+        super().__init__(copy.deepcopy(argument_spec), **kwargs)
+        # the mapping elements of elements: raw lists, which AnsibleModule leaves unchecked
+        validation = validate_element_options(self.argument_spec, self.params)
+        if validation.error_messages:
+            self.fail_json(msg=validation_message(validation, self._name))
 
     def run(self, func) -> None:
         """Call ``func(self)`` and exit with its result, or fail with one clear line."""

@@ -56,6 +56,7 @@ _VERSION_KINDS = {
     "package_json": (None, r"^[ \t]*\"version\"[ \t]*:[ \t]*\"(?P<v>[^\"]+)\""),
     "python": (None, r"^__version__[ \t]*(?::[ \t]*str[ \t]*)?=[ \t]*(?P<q>['\"])(?P<v>[^'\"]+)(?P=q)"),
 }
+VERSION_KINDS = tuple(_VERSION_KINDS)  # the kinds a version_files entry may name
 
 
 @dataclass

@@ -429,7 +429,8 @@ class Rollout:
         self.keep = int(params.get("keep_releases") or 5)
         self.keep_failed = int(params.get("keep_failed_releases", 1))
         self.protect = list(params.get("protect") or [])
-        self.hooks = params.get("hooks") or {}
+        # a point the module's spec filled in with None has no commands
+        self.hooks = {point: argvs for point, argvs in (params.get("hooks") or {}).items() if argvs is not None}
         unknown = sorted(set(self.hooks) - set(HOOK_POINTS))
         if unknown:
             raise ConfigurationError(f"unknown hook point {unknown[0]!r}: use {', '.join(HOOK_POINTS)}")
@@ -642,7 +643,7 @@ class Rollout:
     def _roll_out(self, state, source, release_id, version, sha256, record, live) -> None:
         self.result["changed"] = True
         self.result["switched"] = True
-        self.result["restarted"] = (self.params.get("service") or {}).get("manager", "none") != "none"
+        self.result["restarted"] = ((self.params.get("service") or {}).get("manager") or "none") != "none"
         release_dir = self.layout.release(release_id)
         if self.check_mode:
             self.result["unpacked"] = not os.path.isdir(release_dir)
@@ -814,6 +815,8 @@ class Rollout:
 def deploy_record(params: dict, result: dict) -> dict | None:
     """The ``conveyor_deploy`` entry that the pipeline_events callback records, when ``record`` was given."""
     record = params.get("record")
+    if isinstance(record, dict):  # the module's spec gives every key; the ones left out are None
+        record = {key: value for key, value in record.items() if value is not None}
     if not record:
         return None
     if not isinstance(record, dict) or not record.get("environment"):

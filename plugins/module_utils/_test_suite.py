@@ -255,6 +255,11 @@ def run_suites(
         raise ConfigurationError(f"suite names must be unique, got {names}")
     workers = max(1, min(len(suites), max_parallel or os.cpu_count() or 1))
 
+    def own(suite: dict, key: str, shared):
+        """The suite's own value, else the shared one (the module's spec gives every key, None when left out)."""
+        value = suite.get(key)
+        return shared if value is None else value
+
     def one(suite: dict) -> dict:
         merged_env = dict(env or {})
         merged_env.update(suite.get("env") or {})
@@ -266,11 +271,11 @@ def run_suites(
                 report=suite.get("report"),
                 junit_files=suite.get("junit_files"),
                 env=merged_env,
-                timeout=suite.get("timeout", timeout),
+                timeout=own(suite, "timeout", timeout),
                 log_file=suite.get("log_file"),
                 fail_on_failure=True,
-                allow_empty=suite.get("allow_empty", allow_empty),
-                inputs=suite.get("inputs", inputs),
+                allow_empty=own(suite, "allow_empty", allow_empty),
+                inputs=own(suite, "inputs", inputs),
                 cache_dir=cache_dir,
                 check_mode=check_mode,
             )

@@ -21,6 +21,8 @@ description:
   - O(state=rolled_back) switches to the previous good release, or to O(rollback_to). O(state=absent) removes a
     release that is not current.
 author: conveyor.cicd maintainers (@conveyor-cicd)
+extends_documentation_fragment:
+  - conveyor.cicd.artifact_repository.repository_options
 attributes:
   check_mode:
     support: full
@@ -64,13 +66,6 @@ options:
       - An artifact repository (V(file:///path), V(s3://bucket/prefix), V(https://host/path)) laid out as
         C(<name>/<version>/<file>) with a release manifest; the sha256 comes from the manifest.
     type: str
-  repository_options:
-    description:
-      - Connection options of O(repository) or O(artifact_url) (endpoint_url, region, access_key, secret_key,
-        session_token, username, password, token, validate_certs, timeout, retries), as for
-        M(conveyor.cicd.artifact_fetch).
-    type: dict
-    default: {}
   name:
     description: Release name in O(repository).
     type: str
@@ -92,6 +87,23 @@ options:
         C(CONVEYOR_DEPLOY_ROOT), C(CONVEYOR_PREVIOUS_RELEASE).
     type: dict
     default: {}
+    suboptions:
+      after_unpack:
+        description: Commands run in the staged release after it is unpacked, before it is renamed into C(releases/).
+        type: list
+        elements: raw
+      before_switch:
+        description: Commands run in the release before C(current) is switched to it.
+        type: list
+        elements: raw
+      after_switch:
+        description: Commands run after the switch and before the restart; a failure rolls back.
+        type: list
+        elements: raw
+      after_health:
+        description: Commands run after the health check passed; a failure rolls back.
+        type: list
+        elements: raw
   hook_timeout:
     description: Seconds each hook may run.
     type: int
@@ -100,16 +112,59 @@ options:
     description:
       - How to restart the application. Arguments may contain C({release_path}), C({release_id}), C({version}),
         C({root}) and C({shared}).
-      - C(manager=systemd) keys are C(unit), C(unit_file) (relative to the release; installed into C(unit_dir),
-        default C(/etc/systemd/system), with C(daemon-reload) when it changed) and C(action) (V(restart) or
-        V(reload)).
-      - C(manager=command) keys are C(start), C(stop), C(status) (argv lists), C(pid_file), C(log_file),
-        C(environment), C(start_timeout), C(stop_timeout). The start command is detached; without C(stop) the pid
-        in C(pid_file) gets SIGTERM, then SIGKILL after C(stop_timeout).
-      - C(manager=none) (the default) restarts nothing.
-      - Put secrets (a database DSN with a password, tokens) in O(service_secrets), not in C(start) or C(environment).
+      - Put secrets (a database DSN with a password, tokens) in O(service_secrets), not in O(service.start) or
+        O(service.environment).
     type: dict
     default: {}
+    suboptions:
+      manager:
+        description:
+          - V(systemd) restarts (or reloads) O(service.unit) with C(systemctl).
+          - V(command) runs O(service.start) detached, and stops it with O(service.stop), else by sending SIGTERM
+            to the pid in O(service.pid_file), then SIGKILL after O(service.stop_timeout).
+          - V(none) restarts nothing.
+        type: str
+        choices: [systemd, command, none]
+        default: none
+      unit:
+        description: The systemd unit, for example V(app.service). Required with O(service.manager=systemd).
+        type: str
+      unit_file:
+        description:
+          - Unit file shipped in the release (relative to it), installed into O(service.unit_dir) when its content
+            changed, followed by C(daemon-reload).
+        type: str
+      unit_dir:
+        description: Where O(service.unit_file) is installed. Default C(/etc/systemd/system).
+        type: str
+      action:
+        description: What systemd does to a running unit. Default V(restart).
+        type: str
+        choices: [restart, reload]
+      start:
+        description: The start command (argv list). Required with O(service.manager=command).
+        type: raw
+      stop:
+        description: The stop command (argv list).
+        type: raw
+      status:
+        description: A command (argv list) that exits with 0 while the service runs; without it the pid file decides.
+        type: raw
+      pid_file:
+        description: The pid file the started process writes. O(service.manager=command) needs it or O(service.status).
+        type: str
+      log_file:
+        description: File that receives the output of the start command.
+        type: str
+      environment:
+        description: Environment variables of the start, stop and status commands (free-form; not for secrets).
+        type: dict
+      start_timeout:
+        description: Seconds to wait for the service to start. Default 30.
+        type: float
+      stop_timeout:
+        description: Seconds to wait for the service to stop before SIGKILL. Default 30.
+        type: float
   service_secrets:
     description:
       - More environment variables for the C(manager=command) start, stop and status commands, for values that are
@@ -117,20 +172,60 @@ options:
         read in the process list), and never appear in the module's result, its logs or the event store.
         C({shared}), C({root}), C({release_path}), C({release_id}) and C({version}) are replaced as in O(service).
       - With C(manager=systemd) they are refused; give the unit an C(EnvironmentFile) with mode 0600 instead.
+      - Free-form - any variable names.
     type: dict
     default: {}
   health:
     description:
-      - Health check after the switch. Keys are C(url), C(status_codes) (default V([200])), C(body_contains),
-        C(json_field) (dotted path), C(json_value), C(timeout), C(retries) (failed attempts after the first, default
-        10), C(delay) (seconds, default 1), C(successes) (consecutive passes needed, default 1), C(validate_certs),
-        C(ca_path), C(command) (argv list, exit code 0 passes) and C(command_timeout).
-      - C({version}) and C({release_id}) in C(url), C(body_contains), C(json_value) and C(command) are replaced by
-        those of the release being checked, so C(json_value={version}) also works for a rollback.
-        C({base_version}) is the version without its prerelease or build suffix (C(1.4.0) for a snapshot
-        C(1.4.0-dev.g1a2b3c)), which is what an application built from a snapshot reports.
+      - Health check after the switch; none without O(health.url) and O(health.command). An attempt passes when
+        every probe given passes.
+      - C({version}) and C({release_id}) in O(health.url), O(health.body_contains), O(health.json_value) and
+        O(health.command) are replaced by those of the release being checked, so C(json_value={version}) also
+        works for a rollback. C({base_version}) is the version without its prerelease or build suffix (C(1.4.0)
+        for a snapshot C(1.4.0-dev.g1a2b3c)), which is what an application built from a snapshot reports.
     type: dict
     default: {}
+    suboptions:
+      url:
+        description: HTTP or HTTPS URL to probe.
+        type: str
+      status_codes:
+        description: HTTP status codes that pass. Default V([200]).
+        type: list
+        elements: int
+      body_contains:
+        description: Text the answer's body must contain.
+        type: str
+      json_field:
+        description: Dotted path of a field in the JSON answer, compared with O(health.json_value).
+        type: str
+      json_value:
+        description: The value O(health.json_field) must have. Needs O(health.json_field).
+        type: raw
+      timeout:
+        description: Seconds to wait for each answer. Default 5.
+        type: float
+      retries:
+        description: Failed attempts allowed after the first. Default 10.
+        type: int
+      delay:
+        description: Seconds between attempts. Default 1.
+        type: float
+      successes:
+        description: Consecutive passing attempts needed. Default 1.
+        type: int
+      validate_certs:
+        description: Verify the TLS certificate of an HTTPS URL. Default V(true).
+        type: bool
+      ca_path:
+        description: CA bundle to verify the TLS certificate with.
+        type: path
+      command:
+        description: A command (argv list) that passes when it exits with 0.
+        type: raw
+      command_timeout:
+        description: Seconds the command may run. Default 30.
+        type: float
   rollback_on_failure:
     description: Switch back to the previous good release when the new one fails its health check or a hook.
     type: bool
@@ -164,6 +259,19 @@ options:
         (C(deploy), C(rollback) or C(remove)), on success and on failure; the
         C(conveyor.cicd.pipeline_events) callback stores it for the DORA metrics.
     type: dict
+    suboptions:
+      environment:
+        description: The environment deployed to, as the DORA metrics name it. Required in a record.
+        type: str
+      version:
+        description: The version deployed. Default O(version).
+        type: str
+      commit:
+        description: The git commit of the release.
+        type: str
+      commit_time:
+        description: When the commit was made, ISO 8601 or epoch seconds (for the lead time).
+        type: raw
 notes:
   - Statuses in C(releases.json) are C(pending) (unpacked, not yet healthy), C(active), C(previous), C(failed) and
     C(rolled_back).
@@ -259,13 +367,54 @@ conveyor_deploy:
   sample: {environment: production, version: 1.4.0, commit: 3f2a..., commit_time: "2026-11-20T10:00:00Z", action: deploy}
 """
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import REPOSITORY_CONNECTION
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
-from ansible_collections.conveyor.cicd.plugins.module_utils._rollout import rollout
+from ansible_collections.conveyor.cicd.plugins.module_utils._rollout import HOOK_POINTS, rollout
+from ansible_collections.conveyor.cicd.plugins.module_utils._service import MANAGERS
 
 
 def run(module):
     return rollout(module.params, check_mode=module.check_mode, want_diff=module._diff)
 
+
+# defaults the engine fills in (_service.DEFAULTS, _health.DEFAULTS) stay there
+SERVICE_OPTIONS = dict(
+    manager=dict(type="str", choices=list(MANAGERS), default="none"),
+    unit=dict(type="str"),
+    unit_file=dict(type="str"),
+    unit_dir=dict(type="str"),
+    action=dict(type="str", choices=["restart", "reload"]),
+    # argv lists stay raw: the engine refuses a shell string with the list to write instead
+    start=dict(type="raw"),
+    stop=dict(type="raw"),
+    status=dict(type="raw"),
+    pid_file=dict(type="str"),
+    log_file=dict(type="str"),
+    environment=dict(type="dict"),
+    start_timeout=dict(type="float"),
+    stop_timeout=dict(type="float"),
+)
+HEALTH_OPTIONS = dict(
+    url=dict(type="str"),
+    status_codes=dict(type="list", elements="int"),
+    body_contains=dict(type="str"),
+    json_field=dict(type="str"),
+    json_value=dict(type="raw"),
+    timeout=dict(type="float"),
+    retries=dict(type="int"),
+    delay=dict(type="float"),
+    successes=dict(type="int"),
+    validate_certs=dict(type="bool"),
+    ca_path=dict(type="path"),
+    command=dict(type="raw"),
+    command_timeout=dict(type="float"),
+)
+RECORD_OPTIONS = dict(
+    environment=dict(type="str"),
+    version=dict(type="str"),
+    commit=dict(type="str"),
+    commit_time=dict(type="raw"),
+)
 
 MODULE_SPEC = dict(
     argument_spec=dict(
@@ -277,22 +426,24 @@ MODULE_SPEC = dict(
         artifact_url=dict(type="str"),
         artifact_sha256=dict(type="str"),
         repository=dict(type="str"),
-        repository_options=dict(type="dict", default={}, no_log=True),
+        repository_options=dict(type="dict", default={}, options=REPOSITORY_CONNECTION),
         name=dict(type="str"),
         file=dict(type="str"),
         shared_paths=dict(type="list", elements="str", default=[]),
-        hooks=dict(type="dict", default={}),
+        hooks=dict(
+            type="dict", default={}, options={point: dict(type="list", elements="raw") for point in HOOK_POINTS}
+        ),
         hook_timeout=dict(type="int", default=300),
-        service=dict(type="dict", default={}),
+        service=dict(type="dict", default={}, options=SERVICE_OPTIONS),
         service_secrets=dict(type="dict", default={}, no_log=True),
-        health=dict(type="dict", default={}),
+        health=dict(type="dict", default={}, options=HEALTH_OPTIONS),
         rollback_on_failure=dict(type="bool", default=True),
         rollback_to=dict(type="str"),
         keep_releases=dict(type="int", default=5),
         keep_failed_releases=dict(type="int", default=1),
         protect=dict(type="list", elements="str", default=[]),
         lock_timeout=dict(type="int", default=600),
-        record=dict(type="dict"),
+        record=dict(type="dict", options=RECORD_OPTIONS),
     ),
     mutually_exclusive=[("artifact_path", "artifact_url", "repository")],
     supports_check_mode=True,

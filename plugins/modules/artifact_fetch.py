@@ -94,7 +94,8 @@ manifest_path:
   type: str
 """
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import CONNECTION_ARGS, fetch, open_repository
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import ARTIFACT_REPOSITORY, module_spec
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import fetch, open_repository
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
@@ -121,9 +122,8 @@ def run(module):
     )
 
 
-MODULE_SPEC = dict(
-    argument_spec=dict(
-        CONNECTION_ARGS,
+MODULE_SPEC = module_spec(
+    dict(
         name=dict(type="str", required=True),
         version=dict(type="str", required=True),
         dest=dict(type="path", required=True),
@@ -131,6 +131,7 @@ MODULE_SPEC = dict(
         include_manifest=dict(type="bool", default=True),
         mode=dict(type="raw", default="0644"),
     ),
+    ARTIFACT_REPOSITORY,
     supports_check_mode=True,
 )
 

@@ -66,7 +66,8 @@ incomplete:
   type: dict
 """
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import CONNECTION_ARGS, info, open_repository
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import ARTIFACT_REPOSITORY, module_spec
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import info, open_repository
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
 
@@ -74,9 +75,8 @@ def run(module):
     return info(open_repository(module.params), name=module.params["name"], version=module.params["version"])
 
 
-MODULE_SPEC = dict(
-    argument_spec=dict(CONNECTION_ARGS, name=dict(type="str"), version=dict(type="str")),
-    supports_check_mode=True,
+MODULE_SPEC = module_spec(
+    dict(name=dict(type="str"), version=dict(type="str")), ARTIFACT_REPOSITORY, supports_check_mode=True
 )
 
 

@@ -18,6 +18,7 @@ description:
 author: conveyor.cicd maintainers (@conveyor-cicd)
 extends_documentation_fragment:
   - conveyor.cicd.artifact_repository
+  - conveyor.cicd.artifact_repository.dest_options
 attributes:
   check_mode:
     support: full
@@ -38,36 +39,6 @@ options:
     description: The repository to promote into (same URL schemes as O(repository)).
     type: str
     required: true
-  dest_options:
-    description:
-      - Connection options for O(dest_repository) where they differ from the source's; options not given here are
-        taken from the source's.
-    type: dict
-    suboptions:
-      endpoint_url:
-        description: S3 endpoint of the destination.
-        type: str
-      region:
-        description: S3 region of the destination.
-        type: str
-      access_key:
-        description: S3 access key ID for the destination.
-        type: str
-      secret_key:
-        description: S3 secret access key for the destination.
-        type: str
-      session_token:
-        description: S3 session token for the destination.
-        type: str
-      username:
-        description: HTTP basic auth user for the destination.
-        type: str
-      password:
-        description: HTTP basic auth password for the destination.
-        type: str
-      token:
-        description: HTTP bearer token for the destination.
-        type: str
 """
 
 EXAMPLES = r"""
@@ -117,12 +88,12 @@ manifest_url:
   type: str
 """
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import (
-    CONNECTION_ARGS,
-    CREDENTIAL_KEYS,
-    open_repository,
-    promote,
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import (
+    ARTIFACT_REPOSITORY,
+    REPOSITORY_CREDENTIALS,
+    module_spec,
 )
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import open_repository, promote
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
 
@@ -141,15 +112,15 @@ def run(module):
     )
 
 
-MODULE_SPEC = dict(
-    argument_spec=dict(
-        CONNECTION_ARGS,
+MODULE_SPEC = module_spec(
+    dict(
         name=dict(type="str", required=True),
         version=dict(type="str", required=True),
         dest_repository=dict(type="str", required=True),
         # the destination's credentials: the same options as the source's, under dest_options
-        dest_options=dict(type="dict", options={key: CONNECTION_ARGS[key] for key in CREDENTIAL_KEYS}),
+        dest_options=dict(type="dict", options=REPOSITORY_CREDENTIALS),
     ),
+    ARTIFACT_REPOSITORY,
     supports_check_mode=True,
 )
 

@@ -79,7 +79,8 @@ incomplete:
   elements: dict
 """
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import CONNECTION_ARGS, open_repository, prune
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import ARTIFACT_REPOSITORY, module_spec
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import open_repository, prune
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
 
@@ -95,14 +96,14 @@ def run(module):
     )
 
 
-MODULE_SPEC = dict(
-    argument_spec=dict(
-        CONNECTION_ARGS,
+MODULE_SPEC = module_spec(
+    dict(
         name=dict(type="str"),
         keep=dict(type="int", required=True),
         keep_prereleases=dict(type="int"),
         protect=dict(type="list", elements="str", default=[]),
     ),
+    ARTIFACT_REPOSITORY,
     supports_check_mode=True,
 )
 

@@ -114,11 +114,8 @@ manifest_url:
   type: str
 """
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import (
-    CONNECTION_ARGS,
-    open_repository,
-    upload,
-)
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import ARTIFACT_REPOSITORY, module_spec
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import open_repository, upload
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 
 
@@ -136,15 +133,15 @@ def run(module):
     )
 
 
-MODULE_SPEC = dict(
-    argument_spec=dict(
-        CONNECTION_ARGS,
+MODULE_SPEC = module_spec(
+    dict(
         manifest=dict(type="path"),
         name=dict(type="str"),
         version=dict(type="str"),
         files=dict(type="list", elements="path"),
         force=dict(type="bool", default=False),
     ),
+    ARTIFACT_REPOSITORY,
     mutually_exclusive=[("manifest", "files")],
     required_one_of=[("manifest", "files")],
     required_by={"files": ("name", "version")},

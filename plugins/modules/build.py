@@ -31,12 +31,20 @@ options:
     required: true
   steps:
     description:
-      - Build steps, run in order. Each is an argv list, or a dictionary with C(argv) and an optional C(name).
+      - Build steps, run in order. Each is an argv list, or a dictionary with these keys.
     type: list
     elements: raw
     required: true
+    suboptions:
+      argv:
+        description: The step's command (argv list).
+        type: raw
+        required: true
+      name:
+        description: The step's name in messages and results. Default the program's name.
+        type: str
   env:
-    description: Environment variables added for the steps. They are part of the cache key.
+    description: Environment variables added for the steps (free-form). They are part of the cache key.
     type: dict
     default: {}
   timeout:
@@ -143,7 +151,13 @@ def run(module):
 MODULE_SPEC = dict(
     argument_spec=dict(
         chdir=dict(type="path", required=True),
-        steps=dict(type="list", elements="raw", required=True),
+        # an argv list or {name, argv}; the argv stays raw: the engine refuses a shell string with the list to write
+        steps=dict(
+            type="list",
+            elements="raw",
+            required=True,
+            options=dict(argv=dict(type="raw", required=True), name=dict(type="str")),
+        ),
         env=dict(type="dict", default={}),
         timeout=dict(type="float"),
         log_file=dict(type="path"),

@@ -32,21 +32,47 @@ options:
     required: true
   tools:
     description:
-      - The tools to run, in order. Each is a tool name, or a dictionary with C(name) and any of these keys
-      - C(args) (list), extra arguments for the tool.
-      - C(config) (path), the tool's configuration file.
-      - C(executable) (str), the tool's program when it is not the usual name on PATH.
-      - C(argv) (list), for C(command), the linter's argument list.
-      - C(label) (str), for C(command), the tool name shown in findings (default the program name).
-      - C(format) (C(sarif) or C(regex), default C(regex)), for C(command), how its output is read.
-      - C(pattern) (str), for C(command) with C(format=regex), a regex with named groups; C(path) and C(message)
-        are required, C(line), C(column), C(rule) and C(severity) are optional.
-      - C(severity) (C(error), C(warning) or C(info), default C(error)), for C(command), the severity of findings
-        that do not carry one.
-      - C(ignore_rc) (bool), for C(command), accept a non-zero exit code even when no finding matched.
+      - The tools to run, in order. Each is a tool name, or a dictionary with these keys.
     type: list
     elements: raw
     required: true
+    suboptions:
+      name:
+        description: The tool - V(ruff), V(ruff-format), V(yamllint), V(ansible-lint), V(shellcheck) or V(command).
+        type: str
+        required: true
+      args:
+        description: Extra arguments for the tool.
+        type: list
+        elements: str
+      config:
+        description: The tool's configuration file.
+        type: path
+      executable:
+        description: The tool's program when it is not the usual name on PATH.
+        type: str
+      argv:
+        description: For V(command), the linter's argument list.
+        type: raw
+      label:
+        description: For V(command), the tool name shown in findings. Default the program name.
+        type: str
+      format:
+        description: For V(command), how its output is read. Default V(regex).
+        type: str
+        choices: [sarif, regex]
+      pattern:
+        description:
+          - For V(command) with O(tools[].format=regex), a regex with named groups; C(path) and C(message) are
+            required, C(line), C(column), C(rule) and C(severity) are optional.
+        type: str
+      severity:
+        description: For V(command), the severity of findings that do not carry one. Default V(error).
+        type: str
+        choices: [error, warning, info]
+      ignore_rc:
+        description: For V(command), accept a non-zero exit code even when no finding matched.
+        type: bool
   fix:
     description: Apply formatters and fixers. Findings are those that remain afterwards.
     type: bool
@@ -141,6 +167,8 @@ def run(module):
 MODULE_SPEC = dict(
     argument_spec=dict(
         path=dict(type="path", required=True),
+        # a tool name or a mapping; the engine checks the mapping (_lint.TOOL_KEYS, documented as suboptions)
+        # with its own messages, which name the tool
         tools=dict(type="list", elements="raw", required=True),
         fix=dict(type="bool", default=False),
         fail_on=dict(type="str", choices=["error", "warning", "never"], default="error"),

@@ -70,11 +70,22 @@ options:
     description:
       - Files whose version is set to the new version. The kind is taken from the file name (C(galaxy.yml),
         C(pyproject.toml) C([project]) or C([tool.poetry]), C(Cargo.toml), C(package.json), C(*.py) with
-        C(__version__ = "...")), or give a dictionary with C(path) and C(pattern), a regular expression with a
-        group C((?P<version>...)).
+        C(__version__ = "...")), or give a dictionary with these keys.
     type: list
     elements: raw
     default: []
+    suboptions:
+      path:
+        description: The file, relative to the project (O(path), else the repository).
+        type: str
+        required: true
+      pattern:
+        description: A regular expression with a group C((?P<version>...)) around the version.
+        type: str
+      kind:
+        description: The kind of file, when its name does not tell; instead of O(version_files[].pattern).
+        type: str
+        choices: [galaxy, pyproject, cargo, package_json, python]
   changelog_file:
     description: Markdown changelog that receives the new section. An empty string writes no changelog.
     type: str
@@ -193,7 +204,11 @@ pushed:
 """
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
-from ansible_collections.conveyor.cicd.plugins.module_utils._release import VERSION_ARGUMENT_SPEC, prepare_release
+from ansible_collections.conveyor.cicd.plugins.module_utils._release import (
+    VERSION_ARGUMENT_SPEC,
+    VERSION_KINDS,
+    prepare_release,
+)
 
 
 def run(module):
@@ -203,7 +218,17 @@ def run(module):
 MODULE_SPEC = dict(
     argument_spec=dict(
         VERSION_ARGUMENT_SPEC,
-        version_files=dict(type="list", elements="raw", default=[]),
+        # a file name or {path, pattern} / {path, kind}
+        version_files=dict(
+            type="list",
+            elements="raw",
+            default=[],
+            options=dict(
+                path=dict(type="str", required=True),
+                pattern=dict(type="str"),
+                kind=dict(type="str", choices=list(VERSION_KINDS)),
+            ),
+        ),
         changelog_file=dict(type="str", default="CHANGELOG.md"),
         tag_message=dict(type="str", default="Release {version}"),
         author_name=dict(type="str"),

@@ -37,12 +37,45 @@ options:
   suites:
     description:
       - Several suites run at the same time (up to O(max_parallel)), each to its end even when another fails.
-        Each is a dict with C(name) and C(command), and optionally C(chdir), C(report), C(junit_files), C(env)
-        (merged over O(env)), C(timeout), C(log_file), C(inputs) and C(allow_empty), which override the shared
-        options. The suites must not write the same files.
+        A suite's own options override the shared ones. The suites must not write the same files.
       - Returns RV(suites) with one result per suite, and the counts summed over all of them.
     type: list
     elements: dict
+    suboptions:
+      name:
+        description: Suite name, unique among O(suites).
+        type: str
+        required: true
+      command:
+        description: The suite's test command (argv list), with C({junit_xml}) as in O(command).
+        type: raw
+        required: true
+      chdir:
+        description: Directory the command runs in. Default O(chdir).
+        type: path
+      report:
+        description: Where the suite's merged JUnit report is written. Default C(junit-<name>.xml) in its directory.
+        type: path
+      junit_files:
+        description: Further report files or globs written by the command.
+        type: list
+        elements: str
+      env:
+        description: Environment variables, merged over O(env) (free-form).
+        type: dict
+      timeout:
+        description: Seconds the command may run. Default O(timeout).
+        type: float
+      log_file:
+        description: File that receives the command's whole output.
+        type: path
+      inputs:
+        description: Globs of the files that decide the suite's result cache key. Default O(inputs).
+        type: list
+        elements: str
+      allow_empty:
+        description: Accept a run in which no test ran. Default O(allow_empty).
+        type: bool
   max_parallel:
     description: How many of O(suites) run at once. Defaults to the number of CPUs.
     type: int
@@ -59,7 +92,7 @@ options:
     description: Where the merged JUnit report is written. Defaults to C(junit-<name>.xml) in O(chdir).
     type: path
   env:
-    description: Environment variables added for the command.
+    description: Environment variables added for the command (free-form).
     type: dict
     default: {}
   timeout:
@@ -182,11 +215,25 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import Confi
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 from ansible_collections.conveyor.cicd.plugins.module_utils._test_suite import run_suite, run_suites
 
+# a suite's own options; those left out take the shared value (the engine applies it)
+SUITE_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    command=dict(type="raw", required=True),  # the engine refuses a shell string with the list to write
+    chdir=dict(type="path"),
+    report=dict(type="path"),
+    junit_files=dict(type="list", elements="str"),
+    env=dict(type="dict"),
+    timeout=dict(type="float"),
+    log_file=dict(type="path"),
+    inputs=dict(type="list", elements="str"),
+    allow_empty=dict(type="bool"),
+)
+
 MODULE_SPEC = dict(
     argument_spec=dict(
         name=dict(type="str"),
         command=dict(type="list", elements="str"),
-        suites=dict(type="list", elements="dict"),
+        suites=dict(type="list", elements="dict", options=SUITE_OPTIONS),
         max_parallel=dict(type="int"),
         chdir=dict(type="path", required=True),
         junit_files=dict(type="list", elements="str", default=[]),

@@ -8,7 +8,8 @@ delegated, and the target's Python is the one running Ansible), this action plug
 module would do, in the worker process Ansible already forked for the task:
 
 1. validate the task's arguments with ansible-core's public ``ArgumentSpecValidator`` against the
-   module's own ``MODULE_SPEC`` (types, defaults, choices, constraints, fallbacks);
+   module's own ``MODULE_SPEC`` (types, defaults, choices, constraints, fallbacks), then the mapping
+   elements of ``elements: raw`` lists as the module does (module_utils/_argspec.py);
 2. call the module's ``run()`` with an ``EngineCall`` (module_utils/_module.py) carrying the
    validated parameters, check mode, diff mode and ``no_log``, under the task's ``environment``;
 3. mask every ``no_log`` parameter value in the result with the public ``remove_values`` and hand
@@ -23,6 +24,7 @@ ansible-core builds or sends modules. Set ``conveyor_in_process: false`` to alwa
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import os
 import sys
@@ -32,11 +34,14 @@ from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
-from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import (
+    validate_element_options,
+    validation_message,
+)
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import EngineCall, call_engine
 
 display = Display()
@@ -132,17 +137,11 @@ class ModuleAction(ActionBase):
             module = importlib.import_module(self._module_import_path())
         except ImportError as exc:  # a library the module needs is missing: say which
             return {"failed": True, "msg": f"{self._module_fqcn()} could not be loaded: {exc}"}
-        spec = dict(module.MODULE_SPEC)
-        argument_spec = spec["argument_spec"]
         with _environment(self._task_environment()):
-            validator = ArgumentSpecValidator(argument_spec, **{k: spec[k] for k in _CONSTRAINTS if k in spec})
-            validation = validator.validate(dict(self._task.args))
-            params = validation.validated_parameters
-            no_log_values = set(no_log_values_of(argument_spec, params))
-            if validation.error_messages:  # the message a module process gives for the same arguments
-                msg = validation.errors.msg
-                if isinstance(validation.errors[0], UnsupportedError):
-                    msg = f"Unsupported parameters for ({self._task.action}) module: {msg}"
+            params, no_log_values, msg = validate_arguments(
+                module.MODULE_SPEC, dict(self._task.args), self._task.action
+            )
+            if msg is not None:
                 return remove_values({"failed": True, "msg": msg}, no_log_values)
             call = EngineCall(
                 params,
@@ -179,6 +178,23 @@ class ModuleAction(ActionBase):
                 raise AnsibleError(f"environment must be a dictionary, got {type(templated).__name__}")
             merged.update(templated)
         return {str(k): str(v) for k, v in merged.items()}
+
+
+def validate_arguments(module_spec: Mapping, args: dict, action: str) -> tuple[dict, set[str], str | None]:
+    """``args`` checked as a module process checks them: (parameters, no_log values, failure message or None)."""
+    # the validator stores a default object in the parameters and fills in its sub-options in place: a copy
+    # keeps a default such as service={} from carrying one task's values into the next
+    spec = copy.deepcopy(dict(module_spec))
+    argument_spec = spec["argument_spec"]
+    validator = ArgumentSpecValidator(argument_spec, **{k: spec[k] for k in _CONSTRAINTS if k in spec})
+    validation = validator.validate(args)
+    params = validation.validated_parameters
+    no_log_values = set(no_log_values_of(argument_spec, params))
+    if not validation.error_messages:  # then what ConveyorModule checks after AnsibleModule
+        validation = validate_element_options(argument_spec, params)
+    if validation.error_messages:  # the message a module process gives for the same arguments
+        return params, no_log_values, validation_message(validation, action)
+    return params, no_log_values, None
 
 
 def no_log_values_of(argument_spec: dict, params: Mapping | None) -> Iterator[str]:
