@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import time
 
 import pytest
 
@@ -105,3 +107,91 @@ def test_concurrent_promotions_into_one_repository_have_exactly_one_winner(repo_
     assert "already exists in" in str(loser) and "versions are immutable" in str(loser)
     served = artifacts.read_manifest(open_repo(repo_options), "app", "3.0.0")[0]
     assert served["git"]["commit"] == f"p{winners[0]}"
+
+
+# --- what killed runs leave behind ------------------------------------------------------------------
+def test_killed_file_upload_leaves_a_temp_file_that_the_next_upload_and_prune_remove(tmp_path):
+    from .test_artifacts_s3_store import kill_mid_upload
+
+    root = tmp_path / "repo"
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(40 * 1024 * 1024))
+    kill_mid_upload({"repository": f"file://{root}"}, "app/1.0.0/app-1.0.0.tar.gz", big)
+    (left,) = [p for p in (root / "app" / "1.0.0").iterdir() if ".upload-" in p.name]
+    fresh = root / "app" / "1.0.0" / ".app-1.0.0.zip.upload-live.tmp"  # a live concurrent upload's
+    fresh.write_bytes(b"being written")
+    hour_ago = time.time() - 3700
+    os.utime(left, (hour_ago, hour_ago))
+    store = open_store(f"file://{root}")
+    manifest = make_release(tmp_path / "build", version="1.0.0")
+
+    planned = artifacts.upload(store, manifest=manifest, check_mode=True)
+    assert planned["cleaned"] == [f"app/1.0.0/{left.name}"] and left.exists()
+    done = artifacts.upload(store, manifest=manifest)
+    assert done["cleaned"] == [f"app/1.0.0/{left.name}"] and not left.exists()
+    assert fresh.exists()
+
+    os.utime(fresh, (hour_ago, hour_ago))
+    assert artifacts.prune(store, keep=0, check_mode=True)["cleaned"] == [f"app/1.0.0/{fresh.name}"]
+    pruned = artifacts.prune(store, keep=0)
+    assert pruned["changed"] and pruned["cleaned"] == [f"app/1.0.0/{fresh.name}"]
+    assert not (root / "app" / "1.0.0").exists()
+    again = artifacts.prune(store, keep=0)
+    assert again["changed"] is False and again["cleaned"] == []
+
+
+def test_open_multipart_upload_is_aborted_once_older_than_stale_age(s3_options, seaweedfs, tmp_path):
+    client = seaweedfs.client()
+    prefix = s3_options["repository"].split("/", 3)[3]
+    opened = client.create_multipart_upload(Bucket=seaweedfs.bucket, Key=f"{prefix}/app/1.0.0/app-1.0.0.tar.gz")
+    client.upload_part(
+        Bucket=seaweedfs.bucket,
+        Key=f"{prefix}/app/1.0.0/app-1.0.0.tar.gz",
+        UploadId=opened["UploadId"],
+        PartNumber=1,
+        Body=b"x" * 1024,
+    )
+
+    def open_uploads():
+        answer = client.list_multipart_uploads(Bucket=seaweedfs.bucket, Prefix=f"{prefix}/")
+        return [u["UploadId"] for u in answer.get("Uploads", [])]
+
+    manifest = make_release(tmp_path / "build", version="1.0.0")
+    kept = artifacts.upload(open_repo(s3_options), manifest=manifest)  # default stale_age: an hour
+    assert kept["cleaned"] == [] and open_uploads() == [opened["UploadId"]]
+
+    store = open_repo(s3_options, stale_age=0)
+    cleaned = ["app/1.0.0/app-1.0.0.tar.gz (unfinished multipart upload)"]
+    planned = artifacts.upload(store, manifest=manifest, check_mode=True)
+    assert planned["cleaned"] == cleaned and planned["changed"] is True
+    assert open_uploads() == [opened["UploadId"]]
+    done = artifacts.upload(store, manifest=manifest)
+    assert done["cleaned"] == cleaned and done["uploaded"] == []
+    assert open_uploads() == []
+    assert artifacts.upload(store, manifest=manifest)["changed"] is False
+
+
+def test_prune_aborts_stale_multipart_uploads_of_the_name(s3_options, seaweedfs):
+    client = seaweedfs.client()
+    prefix = s3_options["repository"].split("/", 3)[3]
+    client.create_multipart_upload(Bucket=seaweedfs.bucket, Key=f"{prefix}/app/9.9.9/big.bin")
+    client.create_multipart_upload(Bucket=seaweedfs.bucket, Key=f"{prefix}/other/1.0.0/big.bin")
+    result = artifacts.prune(open_repo(s3_options, stale_age=0), keep=0, name="app")
+    assert result["changed"] and result["cleaned"] == ["app/9.9.9/big.bin (unfinished multipart upload)"]
+    left = client.list_multipart_uploads(Bucket=seaweedfs.bucket, Prefix=f"{prefix}/").get("Uploads", [])
+    assert [u["Key"] for u in left] == [f"{prefix}/other/1.0.0/big.bin"]
+
+
+@pytest.mark.parametrize("backend", ("s3", "http"))
+def test_lock_of_a_killed_run_is_taken_over_after_stale_age(backend, s3_options, http_options, tmp_path):
+    options = s3_options if backend == "s3" else http_options
+    store = open_repo(options)
+    dead = {"release": "0" * 64}
+    assert store.try_lock("app/.3.0.0.lock", dead) is None  # taken, never released: the run was killed
+    manifest = make_release(tmp_path / "build", version="3.0.0")
+    with pytest.raises(ConveyorError, match=r"already exists in .* versions are immutable"):
+        artifacts.upload(open_repo(options), manifest=manifest)
+    time.sleep(1.1)
+    done = artifacts.upload(open_repo(options, stale_age=1), manifest=manifest)
+    assert done["changed"] is True
+    assert artifacts.read_manifest(store, "app", "3.0.0")[0]["git"]["commit"] == "abc123"
