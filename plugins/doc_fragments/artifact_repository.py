@@ -61,9 +61,10 @@ options:
     default: 3
   stale_age:
     description:
-      - Seconds after which what an interrupted run left in the repository is taken to be abandoned, and removed by
-        the next upload, promotion or prune of the same place (reported in RV(ignore:cleaned)): temporary files of a
-        V(file://) repository, unfinished S3 multipart uploads, and version locks whose holder stopped.
+      - Seconds after which what an interrupted run left in the repository is taken to be abandoned and removed by
+        the next upload, promotion or prune of the same place, such as temporary files of a V(file://) repository,
+        unfinished S3 multipart uploads, and version locks whose holder stopped. What was removed is returned as
+        C(cleaned).
       - Must be longer than the longest upload; a temporary file younger than this is never touched, so a live
         upload is never disturbed.
     type: int
