@@ -62,6 +62,16 @@ options:
         jitter). A 4xx answer fails at once with the server's message.
     type: int
     default: 3
+  stale_age:
+    description:
+      - Seconds after which what an interrupted run left in the repository is taken to be abandoned and removed by
+        the next upload, promotion or prune of the same place, such as temporary files of a V(file://) repository,
+        unfinished S3 multipart uploads, and version locks whose holder stopped. What was removed is returned as
+        C(cleaned).
+      - Must be longer than the longest upload; a temporary file younger than this is never touched, so a live
+        upload is never disturbed.
+    type: int
+    default: 3600
 """
 
     # app_rollout's repository_options: the same options, for its repository or artifact URL.

@@ -11,9 +11,11 @@ Versions are immutable: the identity of a release is its name, version, git comm
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store import (
     ArtifactStore,
@@ -21,6 +23,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store impo
     open_store,
     public_url,
 )
+from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store._base import LOCK_SUFFIX
 from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_bytes
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_bytes, sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
@@ -38,6 +41,7 @@ CONNECTION_ARGS = dict(
     validate_certs=dict(type="bool", default=True),
     timeout=dict(type="int", default=60),
     retries=dict(type="int", default=3),
+    stale_age=dict(type="int", default=3600),
 )
 CREDENTIAL_KEYS = (
     "endpoint_url",
@@ -104,12 +108,14 @@ def manifest_key(name: str, version: str) -> str:
 
 
 def connection_options(params: dict) -> dict:
-    return {k: params.get(k) for k in (*CREDENTIAL_KEYS, "validate_certs", "timeout", "retries")}
+    return {k: params.get(k) for k in (*CREDENTIAL_KEYS, "validate_certs", "timeout", "retries", "stale_age")}
 
 
 def open_repository(params: dict, url_key: str = "repository", what: str | None = None) -> ArtifactStore:
     if params.get("retries") is not None and params["retries"] < 0:
         raise ConfigurationError("retries must be 0 or more")
+    if params.get("stale_age") is not None and params["stale_age"] < 0:
+        raise ConfigurationError("stale_age must be 0 or more seconds")
     return open_store(params[url_key], what=what or url_key, **connection_options(params))
 
 
@@ -278,41 +284,104 @@ def upload(
 ) -> dict:
     local_manifest, data, local = _local_release(manifest, name, version, files)
     name, version = local_manifest["name"], local_manifest["version"]
-    mkey = manifest_key(name, version)
+    cleaned = store.clean_stale(f"{name}/{version}", check_mode=check_mode)
+    # a first look without the lock: a rerun that changes nothing (or must fail) never waits for one
+    plan = _plan_upload(store, local_manifest, data, local, force)
+    if check_mode or plan["done"]:
+        return _upload_result(store, plan, cleaned)
+    with version_lock(store, name, version, local_manifest, "publish a new version", wait=force):
+        plan = _plan_upload(store, local_manifest, data, local, force)  # again: another run may have finished
+        if plan["done"]:
+            return _upload_result(store, plan, cleaned)
+        if plan["replaced"]:
+            store.delete(manifest_key(name, version))  # invisible while it is being replaced
+        for key in plan["stale"]:
+            store.delete(key)
+        for path, item in plan["local"]:
+            store.put(object_key(name, version, item["name"]), path, sha256=item["sha256"])
+        if plan["repair"]:
+            store.put_bytes(manifest_key(name, version), plan["data"])
+        else:
+            commit_manifest(store, name, version, plan["data"], local_manifest, "publish a new version")
+    return _upload_result(store, plan, cleaned)
+
+
+def _plan_upload(store, local_manifest, data, local, force) -> dict:
+    """What an upload has to do now: the files to send, the leftovers to delete, or nothing (``done``)."""
+    name, version = local_manifest["name"], local_manifest["version"]
     remote, remote_data = read_manifest(store, name, version)
-    replacing = False
+    plan = dict(manifest=local_manifest, data=data, local=local, stale=[], replaced=False, repair=False, done=False)
     if remote is not None:
         if identity(remote) == identity(local_manifest):
             missing = [item["name"] for dummy, item in local if not _present(store, name, version, item)]
-            if not missing:
-                return _upload_result(store, remote, changed=False, uploaded=[], replaced=False)
-            local = [(p, i) for p, i in local if i["name"] in missing]
-            data = remote_data  # repair damaged files, keep the first published record
-        elif force and is_prerelease(version):
-            replacing = True
-        else:
-            hint = "" if is_prerelease(version) else " (force only applies to prereleases)"
+            # repair damaged files, keep the first published record
+            plan.update(manifest=remote, data=remote_data, local=[(p, i) for p, i in local if i["name"] in missing])
+            plan.update(repair=True, done=not missing)
+            return plan
+        if not (force and is_prerelease(version)):
+            raise immutable(store, name, version, remote, "publish a new version")
+        plan["replaced"] = True
+    wanted = {item["name"] for dummy, item in local} | {manifest_file(name, version)}
+    plan["stale"] = [k for k in store.list(f"{name}/{version}") if k.rsplit("/", 1)[-1] not in wanted]
+    return plan
+
+
+def immutable(store, name, version, remote, advice) -> ReleaseError:
+    """The one message for a version that is taken (published, or being published by another run)."""
+    hint = "" if is_prerelease(version) or advice != "publish a new version" else " (force only applies to prereleases)"
+    details = {"existing_sha256": {a["name"]: a["sha256"] for a in remote["artifacts"]}} if remote else {}
+    return ReleaseError(
+        f"{name} {version} already exists in {store.url} with different content; versions are immutable: "
+        f"{advice}{hint}",
+        **details,
+    )
+
+
+def _release_digest(manifest: dict) -> str:
+    return sha256_bytes(json.dumps(identity(manifest), sort_keys=True).encode())
+
+
+@contextlib.contextmanager
+def version_lock(store: ArtifactStore, name: str, version: str, manifest: dict, advice: str, wait: bool = False):
+    """Hold the lock that makes one writer at a time publish ``name`` ``version`` in ``store``.
+
+    A holder writing other content wins: fail at once (unless ``wait``, for a forced prerelease). A holder
+    writing the same release is waited for (up to ``timeout`` seconds); after that, writing the same bytes
+    beside it is harmless and the manifest's conditional write decides who reports the change."""
+    key = f"{name}/.{version}{LOCK_SUFFIX}"
+    mine = _release_digest(manifest)
+    deadline = time.monotonic() + max(1, store.timeout or 1)
+    while True:
+        held = store.try_lock(key, {"release": mine})
+        if held is None:
+            break
+        theirs = held.get("release")
+        if theirs and theirs != mine and not wait:
+            raise immutable(store, name, version, None, advice)
+        if time.monotonic() > deadline:
+            if theirs == mine:
+                yield
+                return
             raise ReleaseError(
-                f"{name} {version} already exists in {store.url} with different content; versions are immutable: "
-                f"publish a new version{hint}",
-                existing_sha256={a["name"]: a["sha256"] for a in remote["artifacts"]},
+                f"{name} {version} is being written by another run in {store.url}; run again when it has finished "
+                f"(the lock of a run that was killed expires after stale_age, {store.stale_age} seconds)"
             )
-    uploaded = [item["name"] for dummy, item in local]
-    stale = []
-    if remote is None or replacing:
-        wanted = {item["name"] for dummy, item in local} | {manifest_file(name, version)}
-        stale = [k for k in store.list(f"{name}/{version}") if k.rsplit("/", 1)[-1] not in wanted]
-    if check_mode:
-        return _upload_result(store, local_manifest, changed=True, uploaded=uploaded, replaced=replacing)
-    if replacing:
-        store.delete(mkey)  # invisible while it is being replaced
-    for key in stale:
-        store.delete(key)
-    for path, item in local:
-        store.put(object_key(name, version, item["name"]), path, sha256=item["sha256"])
-    store.put_bytes(mkey, data)
-    final = parse_manifest(data, mkey)
-    return _upload_result(store, final, changed=True, uploaded=uploaded, replaced=replacing)
+        time.sleep(0.2)
+    try:
+        yield
+    finally:
+        store.unlock(key)
+
+
+def commit_manifest(store, name, version, data, manifest, advice) -> bool:
+    """Write the manifest only if the version is still free: the commit point, decided by the backend's
+    conditional write. False when the same release got there first; different content fails."""
+    if store.create_bytes(manifest_key(name, version), data) is not None:
+        return True
+    existing = read_manifest(store, name, version)[0]
+    if existing is not None and identity(existing) == identity(manifest):
+        return False
+    raise immutable(store, name, version, existing, advice)
 
 
 def _present(store, name, version, item) -> bool:
@@ -320,17 +389,20 @@ def _present(store, name, version, item) -> bool:
     return info is not None and info.size == int(item["size"]) and info.sha256 == item["sha256"]
 
 
-def _upload_result(store, manifest, changed, uploaded, replaced) -> dict:
+def _upload_result(store, plan, cleaned) -> dict:
+    manifest = plan["manifest"]
     name, version = manifest["name"], manifest["version"]
+    uploaded = [item["name"] for dummy, item in plan["local"]] if not plan["done"] else []
     return dict(
-        changed=changed,
+        changed=bool(uploaded) or not plan["repair"] or bool(cleaned),
         name=name,
         version=version,
         repository=store.url,
         uploaded=uploaded,
-        replaced=replaced,
+        replaced=plan["replaced"],
+        cleaned=cleaned,
         artifacts=describe(store, manifest),
-        manifest=manifest,
+        manifest=parse_manifest(plan["data"], manifest_key(name, version)) if not plan["done"] else manifest,
         manifest_url=store.url_for(manifest_key(name, version)),
     )
 
@@ -401,33 +473,46 @@ def promote(source: ArtifactStore, dest: ArtifactStore, name, version, check_mod
     manifest, data = read_manifest(source, name, version)
     if manifest is None:
         raise ReleaseError(f"{name} {version} is not a complete version in {source.url}; upload it there first")
-    existing = read_manifest(dest, name, version)[0]
-    if existing is not None and identity(existing) != identity(manifest):
-        raise ReleaseError(
-            f"{name} {version} already exists in {dest.url} with different content; "
-            "versions are immutable: promote a new version"
-        )
-    copied, server_side = [], []
-    for item in manifest["artifacts"]:
-        if _present(dest, name, version, item):
-            continue
-        copied.append(item["name"])
-        if not check_mode:
+    cleaned = dest.clean_stale(f"{name}/{version}", check_mode=check_mode)
+    plan = _plan_promote(dest, manifest)
+    if check_mode or not plan["changed"]:
+        return _promote_result(source, dest, manifest, plan, [], cleaned)
+    with version_lock(dest, name, version, manifest, "promote a new version"):
+        plan = _plan_promote(dest, manifest)  # again: another run may have finished meanwhile
+        server_side = []
+        for item in plan["copy"]:
             key = object_key(name, version, item["name"])
             info = dest.copy(source, key, key, sha256=item["sha256"], size=int(item["size"]))
             if info.server_side:
                 server_side.append(item["name"])
-    changed = bool(copied) or existing is None
-    if changed and not check_mode:
-        dest.put_bytes(manifest_key(name, version), data)
+        if plan["changed"]:
+            if plan["existing"] is None:
+                commit_manifest(dest, name, version, data, manifest, "promote a new version")
+            else:
+                dest.put_bytes(manifest_key(name, version), data)
+    return _promote_result(source, dest, manifest, plan, server_side, cleaned)
+
+
+def _plan_promote(dest, manifest) -> dict:
+    name, version = manifest["name"], manifest["version"]
+    existing = read_manifest(dest, name, version)[0]
+    if existing is not None and identity(existing) != identity(manifest):
+        raise immutable(dest, name, version, existing, "promote a new version")
+    copy = [item for item in manifest["artifacts"] if not _present(dest, name, version, item)]
+    return dict(existing=existing, copy=copy, changed=bool(copy) or existing is None)
+
+
+def _promote_result(source, dest, manifest, plan, server_side, cleaned) -> dict:
+    name, version = manifest["name"], manifest["version"]
     return dict(
-        changed=changed,
+        changed=plan["changed"] or bool(cleaned),
         name=name,
         version=version,
         source=source.url,
         repository=dest.url,
-        copied=copied,
+        copied=[item["name"] for item in plan["copy"]],
         server_side=server_side,
+        cleaned=cleaned,
         artifacts=describe(dest, manifest),
         manifest=manifest,
         manifest_url=dest.url_for(manifest_key(name, version)),
@@ -445,6 +530,7 @@ def prune(store: ArtifactStore, keep: int, name=None, keep_prereleases=None, pro
     if name:
         check_name(name, "name")
     protect = set(protect or ())
+    cleaned = store.clean_stale(name or "", check_mode=check_mode)
     deleted, kept, unsorted, incomplete = [], [], [], []
     for found_name, versions in scan(store, name).items():
         incomplete += [dict(name=found_name, version=v) for v in versions["incomplete"]]
@@ -465,9 +551,10 @@ def prune(store: ArtifactStore, keep: int, name=None, keep_prereleases=None, pro
         for entry in deleted:
             delete_version(store, entry["name"], entry["version"])
     return dict(
-        changed=bool(deleted),
+        changed=bool(deleted) or bool(cleaned),
         repository=store.url,
         deleted=deleted,
+        cleaned=cleaned,
         kept=kept,
         unsorted=unsorted,
         incomplete=incomplete,

@@ -10,7 +10,9 @@ below it), so the rules hold everywhere:
 - it is flushed and fsynced, then renamed over the target: ``rename`` replaces a symlink at the target
   itself and never writes through it;
 - the folder is fsynced after the rename, so the new name survives a crash;
-- on any error, or when the caller discards it, the temporary file is removed.
+- on any error, or when the caller discards it, the temporary file is removed;
+- ``exclusive=True`` links it to the target instead (``link`` fails when the name exists), so of two
+  writers racing for a new name exactly one wins and the other gets ``FileExistsError``.
 
 Temporary names start with ``.<name>.`` and end with ``.tmp``: :func:`is_temporary` recognises them
 for the clean-up of what a killed process left behind.
@@ -62,8 +64,11 @@ def fsync_dir(directory: str) -> None:
 class AtomicOutput:
     """The temporary file behind :func:`atomic_output`: ``file`` to write to, ``temp_path`` to check it."""
 
-    def __init__(self, path: str, mode: int | None, owner: tuple[int, int] | None, prefix: str | None):
+    def __init__(
+        self, path: str, mode: int | None, owner: tuple[int, int] | None, prefix: str | None, exclusive: bool = False
+    ):
         self.path = path
+        self.exclusive = exclusive
         self.mode = mode
         self.owner = owner
         self.directory = os.path.dirname(os.path.abspath(path))
@@ -87,7 +92,11 @@ class AtomicOutput:
             os.fchown(self.file.fileno(), *self.owner)
         os.fchmod(self.file.fileno(), default_mode() if self.mode is None else self.mode)
         self.file.close()
-        os.replace(self.temp_path, self.path)
+        if self.exclusive:
+            os.link(self.temp_path, self.path)  # FileExistsError when another writer got there first
+            os.unlink(self.temp_path)
+        else:
+            os.replace(self.temp_path, self.path)
         fsync_dir(self.directory)
 
     def _abandon(self) -> None:
@@ -97,14 +106,21 @@ class AtomicOutput:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str, mode: int | None = None, owner: tuple[int, int] | None = None, prefix: str | None = None):
+def atomic_output(
+    path: str,
+    mode: int | None = None,
+    owner: tuple[int, int] | None = None,
+    prefix: str | None = None,
+    exclusive: bool = False,
+):
     """Write ``path`` whole: yields an :class:`AtomicOutput`; a clean exit renames it into place.
 
     ``mode`` defaults to :func:`default_mode`; ``owner`` is an optional ``(uid, gid)``. Call
-    ``discard()`` inside the block to leave the target untouched.
+    ``discard()`` inside the block to leave the target untouched. With ``exclusive`` an existing
+    ``path`` is never replaced: the block ends in ``FileExistsError`` and the target is untouched.
     """
     try:
-        out = AtomicOutput(path, mode, owner, prefix)
+        out = AtomicOutput(path, mode, owner, prefix, exclusive)
     except OSError as exc:
         raise _naming(exc, path) from None
     try:

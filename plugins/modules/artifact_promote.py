@@ -72,6 +72,14 @@ copied:
   returned: success
   type: list
   elements: str
+cleaned:
+  description:
+    - What interrupted runs had left under the version in O(dest_repository) and was removed (in check mode, would be removed) because it was older
+      than O(stale_age), such as temporary files, unfinished S3 multipart uploads (listed by key, with
+      C(unfinished multipart upload) after it) and locks.
+  returned: success
+  type: list
+  elements: str
 server_side:
   description: File names copied inside the server, without passing through the host.
   returned: success

@@ -62,6 +62,14 @@ deleted:
   returned: success
   type: list
   elements: dict
+cleaned:
+  description:
+    - What interrupted runs had left under O(name) (or the whole repository) and was removed (in check mode, would be removed) because it was older
+      than O(stale_age), such as temporary files, unfinished S3 multipart uploads (listed by key, with
+      C(unfinished multipart upload) after it) and locks.
+  returned: success
+  type: list
+  elements: str
 kept:
   description: Versions kept, each with name and version.
   returned: success

@@ -95,6 +95,14 @@ uploaded:
   returned: success
   type: list
   elements: str
+cleaned:
+  description:
+    - What interrupted runs had left under the version and was removed (in check mode, would be removed) because it was older
+      than O(stale_age), such as temporary files, unfinished S3 multipart uploads (listed by key, with
+      C(unfinished multipart upload) after it) and locks.
+  returned: success
+  type: list
+  elements: str
 replaced:
   description: Whether an existing prerelease with other content was replaced (O(force=true)).
   returned: success

@@ -6,11 +6,18 @@ A store holds objects under '/'-separated keys. Every object written through ``p
 ``<key>.sha256`` sidecar (``sha256sum`` format) written after the object itself; sidecars and
 in-progress temporary objects are internal and never listed. Uploads stream from a file and hash
 while streaming; downloads go to a temporary file beside ``dest``, are verified, then renamed.
+
+Concurrent writers: ``create_bytes`` writes an object only if its key is free (each backend's
+conditional write), and ``try_lock`` takes a lock object that only one writer holds at a time. What
+a killed writer leaves (temporary files, unfinished multipart uploads, locks) is removed by
+``clean_stale`` once it is older than ``stale_age`` seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import random
 import tempfile
@@ -24,6 +31,8 @@ CHUNK = 1024 * 1024
 SIDECAR = ".sha256"
 TEMP_MARK = ".upload-"
 SMALL_OBJECT_LIMIT = 64 * 1024 * 1024
+STALE_AGE = 3600
+LOCK_SUFFIX = ".lock"
 
 
 class StoreError(ConveyorError):
@@ -159,10 +168,13 @@ class ArtifactStore:
 
     scheme = ""
 
-    def __init__(self, url: str, retries: int = 3, timeout: int = 60):
+    def __init__(self, url: str, retries: int = 3, timeout: int = 60, stale_age: int | None = None):
         self.url = url.rstrip("/")
         self.retries = max(0, int(retries))
         self.timeout = timeout
+        self.stale_age = STALE_AGE if stale_age is None else int(stale_age)
+        if self.stale_age < 0:
+            raise ConfigurationError("stale_age must be 0 or more seconds")
 
     # --- backend primitives -------------------------------------------------------------
     def _upload(self, key: str, reader: HashingReader, sha256: str | None) -> None:
@@ -185,6 +197,26 @@ class ArtifactStore:
 
     def _get_bytes(self, key: str) -> bytes | None:
         raise NotImplementedError
+
+    def _create_bytes(self, key: str, data: bytes) -> bool:
+        """Write a small object only if ``key`` is free: True when written, False when it exists."""
+        raise NotImplementedError
+
+    def _try_lock(self, key: str, data: bytes) -> tuple[bool, bytes | None, object]:
+        """Take the lock ``key`` (owner record ``data``): (True, None, None), or (False, the holder's record or
+        None, a token naming the lock that was read, for ``_break_lock``)."""
+        raise NotImplementedError
+
+    def _break_lock(self, key: str, token) -> None:
+        """Remove a lock whose holder is gone (older than ``stale_age``), if it is still the one read."""
+        raise NotImplementedError
+
+    def _unlock(self, key: str) -> None:
+        raise NotImplementedError
+
+    def _stale(self, prefix: str, cutoff: float) -> list[tuple[str, object]]:
+        """(key, remove) for each temporary object under ``prefix`` last written before ``cutoff``."""
+        return []
 
     def remove_directory(self, prefix: str) -> None:
         """Tidy up after deleting every object under ``prefix`` (only backends with real directories)."""
@@ -226,6 +258,51 @@ class ArtifactStore:
         self._put_bytes(key, data)
         self._put_bytes(key + SIDECAR, sidecar_text(digest, key.rsplit("/", 1)[-1]))
         return ObjectInfo(key, len(data), digest)
+
+    def create_bytes(self, key: str, data: bytes) -> ObjectInfo | None:
+        """Write a small object and its sidecar unless ``key`` exists already (then None): of racing writers,
+        exactly one gets the key."""
+        check_key(key)
+        if not self._create_bytes(key, data):
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        self._put_bytes(key + SIDECAR, sidecar_text(digest, key.rsplit("/", 1)[-1]))
+        return ObjectInfo(key, len(data), digest)
+
+    def try_lock(self, key: str, owner: dict) -> dict | None:
+        """Take the lock ``key`` for ``owner``: None when taken, else the holder's owner record ({} if unknown).
+
+        A holder whose record is older than ``stale_age`` is taken to be dead: its lock is broken once."""
+        check_key(key)
+        record = dict(owner, started=time.time())
+        data = json.dumps(record, sort_keys=True).encode()
+        for _attempt in range(2):
+            taken, holder, token = self._try_lock(key, data)
+            if taken:
+                return None
+            try:
+                held = json.loads(holder) if holder else {}
+            except ValueError:
+                held = {}
+            if not isinstance(held, dict):
+                held = {}
+            started = held.get("started")
+            if not isinstance(started, (int, float)) or time.time() - started < self.stale_age:
+                return held
+            self._break_lock(key, token)
+        return held
+
+    def unlock(self, key: str) -> None:
+        with contextlib.suppress(StoreError):
+            self._unlock(check_key(key))
+
+    def clean_stale(self, prefix: str, check_mode: bool = False) -> list[str]:
+        """Remove (in check mode: list) what killed writers left under ``prefix``, older than ``stale_age``."""
+        found = self._stale(prefix.strip("/"), time.time() - self.stale_age)
+        if not check_mode:
+            for _key, remove in found:
+                remove()
+        return sorted(key for key, _remove in found)
 
     def get_bytes(self, key: str, verify: bool = True) -> bytes | None:
         """A small object's content (None when absent), checked against its sidecar when there is one."""

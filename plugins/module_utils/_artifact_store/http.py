@@ -12,6 +12,13 @@
   Artifactory browse pages) answer HTML whose relative links are read.
 - Auth: basic (username/password, or user info in the URL) or a bearer token.
 - Retries: connection errors and 5xx, bounded, exponential backoff with jitter; a 4xx fails at once.
+- Conditional writes: ``create_bytes`` sends ``PUT`` with ``If-None-Match: *`` (412 when the name exists).
+  nginx's dav module ignores that header, so the engine also takes a lock before it writes a version: a
+  WebDAV ``MKCOL`` of a hidden collection, which the server creates with ``mkdir`` (exactly one of racing
+  writers gets 201, the others 405). Servers without MKCOL get a lock file written with
+  ``If-None-Match: *`` instead, which is exclusive only where the server honours it. A lock older than
+  ``stale_age`` is deleted and taken again; nginx cannot delete conditionally, so two writers breaking the
+  same dead lock at the same moment could both take it (the manifest's conditional write remains).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import http.client
 import json
 import re
 import ssl
+import time
 from html import unescape
 from urllib.parse import quote, unquote, urljoin, urlparse, urlunparse
 
@@ -53,6 +61,7 @@ class HttpStore(ArtifactStore):
             urlunparse((parsed.scheme, netloc, parsed.path.rstrip("/"), "", "", "")),
             retries=options.get("retries", 3),
             timeout=options.get("timeout", 60),
+            stale_age=options.get("stale_age"),
         )
         self.https = parsed.scheme == "https"
         self.host = parsed.hostname
@@ -193,3 +202,69 @@ class HttpStore(ArtifactStore):
 
     def _get_bytes(self, key):
         return self._request("GET", key, handle=lambda response: response.read(SMALL_OBJECT_LIMIT))
+
+    def _create_bytes(self, key, data):
+        headers = {"Content-Type": "application/octet-stream", "If-None-Match": "*"}
+        try:
+            self._request("PUT", key, body=data, headers=headers)
+        except StoreError as exc:
+            if exc.details.get("status") == 412:
+                return False
+            raise
+        return True
+
+    def _collection(self, key: str) -> str:
+        return self.base_path + "/" + quote(key) + "/"
+
+    def _mkcol(self, key: str) -> int:
+        """MKCOL ``key``: the HTTP status (201 made, 405 exists or unsupported, 409 parent missing)."""
+        try:
+            self._request("MKCOL", key, path=self._collection(key), ok=(201,))
+        except StoreError as exc:
+            if exc.details.get("status") is None:
+                raise
+            return exc.details["status"]
+        return 201
+
+    def _exists(self, key: str, path: str | None = None) -> bool:
+        return self._request("HEAD", key, path=path, ok=(200, 204, 301, 302, 401, 403)) is not None
+
+    def _try_lock(self, key, data):
+        status = self._mkcol(key)
+        if status == 409:  # the parent collection does not exist yet
+            parts = key.split("/")[:-1]
+            self._mkcol_base()
+            for depth in range(1, len(parts) + 1):
+                self._mkcol("/".join(parts[:depth]))
+            status = self._mkcol(key)
+        if status == 201:
+            self._request("PUT", f"{key}/owner", body=data, headers={"Content-Type": "application/json"})
+            return True, None, "collection"
+        if status == 405 and self._exists(key, path=self._collection(key)):
+            for _attempt in range(20):  # the holder writes its record just after MKCOL
+                holder = self._get_bytes(f"{key}/owner")
+                if holder is not None:
+                    return False, holder, "collection"
+                time.sleep(0.1)
+            return False, None, "collection"
+        # no WebDAV collections here: a lock file, exclusive where the server honours If-None-Match
+        if self._create_bytes(key, data):
+            return True, None, "file"
+        return False, self._get_bytes(key), "file"
+
+    def _mkcol_base(self):
+        parts = [p for p in self.base_path.split("/") if p]
+        for depth in range(1, len(parts) + 1):
+            path = "/" + "/".join(quote(p) for p in parts[:depth]) + "/"
+            try:
+                self._request("MKCOL", "", path=path, ok=(201,))
+            except StoreError as exc:
+                if exc.details.get("status") is None:
+                    raise
+
+    def _break_lock(self, key, token):
+        self._unlock(key)
+
+    def _unlock(self, key):
+        if self._request("DELETE", key, path=self._collection(key), ok=(200, 202, 204)) is None:
+            self._request("DELETE", key, ok=(200, 202, 204))

@@ -11,6 +11,11 @@ stays constant either way. The sha256
 is stored as object metadata (``x-amz-meta-sha256``) when known up front, and always in a sidecar.
 Retries (connection errors, 5xx, throttling) use botocore's standard mode: bounded, exponential
 backoff with jitter; other 4xx answers fail at once with the server's message.
+
+Conditional writes: ``create_bytes`` and locks use ``PutObject`` with ``If-None-Match: *`` (the
+server refuses with 412 when the key exists; AWS S3, SeaweedFS and MinIO honour it), and a lock whose
+holder is gone is taken over with ``If-Match: <its ETag>``, so two takers never both get it. Unfinished
+multipart uploads (a killed upload) older than ``stale_age`` are aborted by ``clean_stale``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from urllib.parse import urlparse
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store._base import (
     CHUNK,
+    LOCK_SUFFIX,
     ArtifactStore,
     ObjectInfo,
     RetryableError,
@@ -57,7 +63,12 @@ class S3Store(ArtifactStore):
     scheme = "s3"
 
     def __init__(self, url: str, **options):
-        super().__init__(url, retries=options.get("retries", 3), timeout=options.get("timeout", 60))
+        super().__init__(
+            url,
+            retries=options.get("retries", 3),
+            timeout=options.get("timeout", 60),
+            stale_age=options.get("stale_age"),
+        )
         if BOTO3_IMPORT_ERROR is not None:
             raise MissingDependencyError(
                 "the s3:// repository needs boto3 on the host that runs the module: pip install boto3"
@@ -243,3 +254,81 @@ class S3Store(ArtifactStore):
         except (ClientError, BotoCoreError) as exc:
             self._fail(exc, "copy to", dest_key)
         return True
+
+    def _status(self, exc) -> int | None:
+        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(exc, ClientError) else None
+
+    def _create_bytes(self, key, data):
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*")
+        except ClientError as exc:
+            if self._status(exc) in (409, 412):  # 409: a concurrent conditional write is in flight (AWS)
+                return False
+            self._fail(exc, "upload to", key)
+        except BotoCoreError as exc:
+            self._fail(exc, "upload to", key)
+        return True
+
+    def _try_lock(self, key, data):
+        if self._create_bytes(key, data):
+            return True, None, None
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return False, answer["Body"].read(64 * 1024), answer["ETag"]
+        except ClientError as exc:
+            if self._status(exc) == 404:  # released meanwhile
+                return False, None, None
+            self._fail(exc, "download of", key)
+        except BotoCoreError as exc:
+            self._fail(exc, "download of", key)
+
+    def _break_lock(self, key, token):
+        """Delete a dead holder's lock only if it is still the one that was read (If-Match on its ETag)."""
+        if token is None:
+            return
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key), IfMatch=token)
+        except ClientError as exc:
+            if self._status(exc) not in (404, 412):
+                self._fail(exc, "DELETE", key)
+        except BotoCoreError as exc:
+            self._fail(exc, "DELETE", key)
+
+    def _unlock(self, key):
+        self._delete(key)
+
+    def _stale(self, prefix, cutoff):
+        full = self._key(prefix + "/" if prefix else "")
+        found = []
+        try:
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=full)
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"].timestamp() < cutoff:
+                        key = upload["Key"][len(self.prefix) + 1 :] if self.prefix else upload["Key"]
+                        found.append((f"{key} (unfinished multipart upload)", self._aborter(upload)))
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
+                for item in page.get("Contents", []):
+                    base = item["Key"].rsplit("/", 1)[-1]
+                    if (
+                        base.startswith(".")
+                        and base.endswith(LOCK_SUFFIX)
+                        and item["LastModified"].timestamp() < cutoff
+                    ):
+                        key = item["Key"][len(self.prefix) + 1 :] if self.prefix else item["Key"]
+                        found.append((key, lambda key=key, etag=item["ETag"]: self._break_lock(key, etag)))
+        except (ClientError, BotoCoreError) as exc:
+            self._fail(exc, "listing of", prefix)
+        return found
+
+    def _aborter(self, upload):
+        def abort():
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+            except ClientError as exc:
+                if self._status(exc) != 404:
+                    self._fail(exc, "abort of a multipart upload to", upload["Key"])
+            except BotoCoreError as exc:
+                self._fail(exc, "abort of a multipart upload to", upload["Key"])
+
+        return abort
