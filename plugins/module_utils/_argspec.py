@@ -41,7 +41,10 @@ REPOSITORY_CONNECTION = dict(
     timeout=dict(type="int", default=60),
     retries=dict(type="int", default=3),
 )
-ARTIFACT_REPOSITORY = dict(repository=dict(type="str", required=True), **REPOSITORY_CONNECTION)
+# the artifact_* modules also clean what killed runs left behind (app_rollout only reads, so has no stale_age)
+ARTIFACT_REPOSITORY = dict(
+    repository=dict(type="str", required=True), stale_age=dict(type="int", default=3600), **REPOSITORY_CONNECTION
+)
 
 
 def module_spec(argument_spec: dict, *common: dict, **keywords) -> dict:

@@ -17,6 +17,7 @@ import os
 import re
 import time
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import ARTIFACT_REPOSITORY
 from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store import (
     ArtifactStore,
     IntegrityError,
@@ -28,31 +29,6 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomi
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_bytes, sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 
-CONNECTION_ARGS = dict(
-    repository=dict(type="str", required=True),
-    endpoint_url=dict(type="str"),
-    region=dict(type="str"),
-    access_key=dict(type="str", no_log=False),
-    secret_key=dict(type="str", no_log=True),
-    session_token=dict(type="str", no_log=True),
-    username=dict(type="str"),
-    password=dict(type="str", no_log=True),
-    token=dict(type="str", no_log=True),
-    validate_certs=dict(type="bool", default=True),
-    timeout=dict(type="int", default=60),
-    retries=dict(type="int", default=3),
-    stale_age=dict(type="int", default=3600),
-)
-CREDENTIAL_KEYS = (
-    "endpoint_url",
-    "region",
-    "access_key",
-    "secret_key",
-    "session_token",
-    "username",
-    "password",
-    "token",
-)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 _SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?\Z"
@@ -108,7 +84,7 @@ def manifest_key(name: str, version: str) -> str:
 
 
 def connection_options(params: dict) -> dict:
-    return {k: params.get(k) for k in (*CREDENTIAL_KEYS, "validate_certs", "timeout", "retries", "stale_age")}
+    return {k: params.get(k) for k in ARTIFACT_REPOSITORY if k != "repository"}
 
 
 def open_repository(params: dict, url_key: str = "repository", what: str | None = None) -> ArtifactStore:
@@ -617,7 +593,6 @@ def info(store: ArtifactStore, name=None, version=None) -> dict:
 
 
 __all__ = [
-    "CONNECTION_ARGS",
     "delete_version",
     "fetch",
     "info",

@@ -158,10 +158,14 @@ def test_repository_option_docs_agree_with_the_spec_and_each_other():
 
 
 def test_the_connection_spec_has_every_option_the_engine_reads():
-    from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import REPOSITORY_CONNECTION
+    from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import (
+        ARTIFACT_REPOSITORY,
+        REPOSITORY_CONNECTION,
+    )
     from ansible_collections.conveyor.cicd.plugins.module_utils._artifacts import connection_options
 
-    assert set(connection_options({})) == set(REPOSITORY_CONNECTION)
+    assert set(connection_options({})) == set(ARTIFACT_REPOSITORY) - {"repository"}
+    assert set(ARTIFACT_REPOSITORY) - set(REPOSITORY_CONNECTION) == {"repository", "stale_age"}
 
 
 def test_structured_options_declare_exactly_the_keys_their_engines_read():
