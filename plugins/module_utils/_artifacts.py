@@ -28,11 +28,9 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store._bas
 from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_bytes
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_bytes, sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
+from ansible_collections.conveyor.cicd.plugins.module_utils._semver import Version
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
-_SEMVER = re.compile(
-    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?\Z"
-)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FORMATS = (("tar.gz", ".tar.gz"), ("tar.gz", ".tgz"), ("zip", ".zip"), ("wheel", ".whl"), ("sdist", ".tar.bz2"))
 
@@ -44,18 +42,15 @@ class ReleaseError(ConveyorError):
 # --- versions ---------------------------------------------------------------------------------
 def version_key(version: str):
     """Sort key in semantic-version precedence, or None when ``version`` is not a semantic version."""
-    match = _SEMVER.match(version)
-    if not match:
+    try:
+        return Version.parse(version)
+    except ConfigurationError:
         return None
-    major, minor, patch, pre = match.groups()
-    # a release ranks above its prereleases; numeric identifiers rank below alphanumeric ones
-    rank = (1,) if pre is None else (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
-    return (int(major), int(minor), int(patch), rank)
 
 
 def is_prerelease(version: str) -> bool:
     key = version_key(version)
-    return key is not None and key[3][0] == 0
+    return key is not None and key.is_prerelease
 
 
 def sort_versions(versions) -> list[str]:
