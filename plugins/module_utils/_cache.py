@@ -4,14 +4,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import tempfile
+import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_json
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import files_digest, sha256_value
 from ansible_collections.conveyor.cicd.plugins.module_utils._files import read_json, select_files
 
+STALE_AGE = 3600  # seconds after which a temporary entry is taken to be left by a killed run
 KEY_VERSION = 1  # bump when the key recipe changes, so old entries stop matching
 
 
@@ -68,6 +72,7 @@ class TreeCache:
 
     def put(self, key: str, root: str, outputs: list[dict], record: dict) -> None:
         os.makedirs(self.base, exist_ok=True)
+        self._clean_stale()
         tmp = tempfile.mkdtemp(prefix=".tmp-", dir=self.base)
         try:
             for item in outputs:
@@ -76,12 +81,33 @@ class TreeCache:
                 shutil.copy2(os.path.join(root, item["path"]), target)
             atomic_write_json(os.path.join(tmp, self.RECORD), dict(record, outputs=outputs))
             final = self.entry_dir(key)
-            if os.path.isdir(final):
-                shutil.rmtree(final)
-            os.rename(tmp, final)
+            if self.get(key) is not None:  # a concurrent run stored the same key (same inputs): keep that one
+                shutil.rmtree(tmp, ignore_errors=True)
+                return
+            if os.path.isdir(final):  # a damaged entry: out of the way in one rename, then removed
+                aside = tempfile.mkdtemp(prefix=".old-", dir=self.base)
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(final, os.path.join(aside, "entry"))
+                shutil.rmtree(aside, ignore_errors=True)
+            try:
+                os.rename(tmp, final)
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or self.get(key) is None:
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)  # another writer won the rename with a whole entry
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+    def _clean_stale(self) -> None:
+        """Remove what killed runs left (``.tmp-*``, ``.old-*`` older than STALE_AGE); never a live writer's."""
+        cutoff = time.time() - STALE_AGE
+        for name in os.listdir(self.base):
+            path = os.path.join(self.base, name)
+            if name.startswith((".tmp-", ".old-")):
+                with contextlib.suppress(OSError):
+                    if os.lstat(path).st_mtime < cutoff:
+                        shutil.rmtree(path, ignore_errors=True)
 
     def file_path(self, key: str, relpath: str) -> str:
         return os.path.join(self.entry_dir(key), "files", relpath)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._cache import cache_key, inputs_digest
 from ansible_collections.conveyor.cicd.plugins.module_utils._files import select_files
@@ -84,3 +86,43 @@ def test_globs_support_double_star_and_skip_tool_directories(tmp_path):
     assert select_files(str(tmp_path), ["**/*.py"]) == ["src/pkg/a.py", "src/pkg/sub/b.py", "top.py"]
     assert select_files(str(tmp_path), ["src"]) == ["src/pkg/a.py", "src/pkg/sub/b.py"]
     assert select_files(str(tmp_path), ["src/**"], exclude=["**/sub/**"]) == ["src/pkg/a.py"]
+
+
+def test_concurrent_puts_of_one_key_keep_one_whole_entry(tmp_path):
+    from ansible_collections.conveyor.cicd.plugins.module_utils._cache import TreeCache
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "app.bin").write_bytes(b"built")
+    outputs = [{"path": "out/app.bin", "size": 5}]
+    caches = [TreeCache(str(tmp_path / "cache"), "build") for _ in range(8)]
+    errors, barrier = [], threading.Barrier(8)
+
+    def put(cache):
+        barrier.wait()
+        try:
+            cache.put("k1", str(tmp_path), outputs, {"ok": True})
+        except Exception as exc:  # the race used to end in ENOTEMPTY
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put, args=(cache,)) for cache in caches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert caches[0].get("k1")["ok"] is True
+    assert sorted(os.listdir(tmp_path / "cache" / "build")) == ["k1"]
+
+
+def test_what_a_killed_put_left_is_removed_once_it_is_old(tmp_path):
+    from ansible_collections.conveyor.cicd.plugins.module_utils._cache import STALE_AGE, TreeCache
+
+    cache = TreeCache(str(tmp_path / "cache"), "build")
+    base = tmp_path / "cache" / "build"
+    (base / ".tmp-killed" / "files").mkdir(parents=True)
+    (base / ".tmp-live").mkdir()
+    old = time.time() - STALE_AGE - 60
+    os.utime(base / ".tmp-killed", (old, old))
+    (tmp_path / "a").write_text("x")
+    cache.put("k2", str(tmp_path), [{"path": "a", "size": 1}], {})
+    assert sorted(os.listdir(base)) == [".tmp-live", "k2"]
