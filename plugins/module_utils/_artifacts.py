@@ -42,6 +42,8 @@ class ReleaseError(ConveyorError):
 # --- versions ---------------------------------------------------------------------------------
 def version_key(version: str):
     """Sort key in semantic-version precedence, or None when ``version`` is not a semantic version."""
+    if not isinstance(version, str) or version != version.strip():
+        return None  # a stored name is taken as it is: "1.0.0\n" is no release
     try:
         return Version.parse(version)
     except ConfigurationError:
