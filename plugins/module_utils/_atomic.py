@@ -21,6 +21,7 @@ for the clean-up of what a killed process left behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -93,8 +94,17 @@ class AtomicOutput:
         os.fchmod(self.file.fileno(), default_mode() if self.mode is None else self.mode)
         self.file.close()
         if self.exclusive:
-            os.link(self.temp_path, self.path)  # FileExistsError when another writer got there first
-            os.unlink(self.temp_path)
+            try:
+                os.link(self.temp_path, self.path)  # FileExistsError when another writer got there first
+            except OSError as exc:
+                # a file system without hard links (some network and FAT mounts): the caller's lock decides
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                    raise
+                if os.path.lexists(self.path):
+                    raise FileExistsError(errno.EEXIST, "File exists", self.path) from None
+                os.replace(self.temp_path, self.path)
+            else:
+                os.unlink(self.temp_path)
         else:
             os.replace(self.temp_path, self.path)
         fsync_dir(self.directory)

@@ -133,3 +133,19 @@ def test_an_os_error_without_a_file_name_is_given_the_target(tmp_path):
         raise OSError(errno.ENOSPC, "No space left on device")  # what a full disk raises from write()
     assert caught.value.filename == str(target)
     assert listing(tmp_path) == []
+
+
+def test_exclusive_write_on_a_file_system_without_hard_links(tmp_path, monkeypatch):
+    target = tmp_path / "app.manifest.json"
+
+    def no_links(_source, _dest):
+        raise OSError(errno.EPERM, "Operation not permitted")  # what FAT and some network mounts answer
+
+    monkeypatch.setattr(os, "link", no_links)
+    with atomic_output(str(target), exclusive=True) as out:
+        out.write(b"first")
+    assert target.read_bytes() == b"first"
+    with pytest.raises(FileExistsError), atomic_output(str(target), exclusive=True) as out:
+        out.write(b"second")
+    assert target.read_bytes() == b"first"
+    assert listing(tmp_path) == ["app.manifest.json"]
