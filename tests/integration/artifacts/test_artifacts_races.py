@@ -66,7 +66,7 @@ def test_concurrent_uploads_of_one_version_have_exactly_one_winner(repo_options,
         make_release(tmp_path / f"build{i}", version="3.0.0", content=f"build {i} ".encode() * 1000, commit=f"c{i}")
         for i in range(2)
     ]
-    stores = [open_repo(repo_options) for _ in manifests]
+    stores = [open_repo(repo_options) for _unused in manifests]
     calls = [lambda s=s, m=m: artifacts.upload(s, manifest=m) for s, m in zip(stores, manifests, strict=True)]
     results = race(monkeypatch, calls)
     winners = [i for i, r in enumerate(results) if isinstance(r, dict)]
@@ -84,7 +84,7 @@ def test_concurrent_uploads_of_one_version_have_exactly_one_winner(repo_options,
 
 def test_concurrent_identical_uploads_both_succeed_and_publish_once(repo_options, monkeypatch, tmp_path):
     manifest = make_release(tmp_path / "build", version="3.0.0", commit="same")
-    stores = [open_repo(repo_options) for _ in range(2)]
+    stores = [open_repo(repo_options) for _unused in range(2)]
     results = race(monkeypatch, [lambda s=s: artifacts.upload(s, manifest=manifest) for s in stores])
     assert all(isinstance(r, dict) for r in results), results
     assert sorted(r["changed"] for r in results) == [False, True]
@@ -98,7 +98,7 @@ def test_concurrent_promotions_into_one_repository_have_exactly_one_winner(repo_
         source = open_store(f"file://{tmp_path}/staging{i}")
         artifacts.upload(source, manifest=make_release(tmp_path / f"b{i}", version="3.0.0", commit=f"p{i}"))
         sources.append(source)
-    dests = [open_repo(repo_options) for _ in sources]
+    dests = [open_repo(repo_options) for _unused in sources]
     calls = [lambda s=s, d=d: artifacts.promote(s, d, "app", "3.0.0") for s, d in zip(sources, dests, strict=True)]
     results = race(monkeypatch, calls)
     winners = [i for i, r in enumerate(results) if isinstance(r, dict)]

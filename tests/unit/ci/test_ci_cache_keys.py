@@ -94,7 +94,7 @@ def test_concurrent_puts_of_one_key_keep_one_whole_entry(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "app.bin").write_bytes(b"built")
     outputs = [{"path": "out/app.bin", "size": 5}]
-    caches = [TreeCache(str(tmp_path / "cache"), "build") for _ in range(8)]
+    caches = [TreeCache(str(tmp_path / "cache"), "build") for _unused in range(8)]
     errors, barrier = [], threading.Barrier(8)
 
     def put(cache):
