@@ -189,6 +189,11 @@ def git_info(path: str, required: bool = False) -> dict | None:
     return {"commit": fields[0], "commit_time": iso_utc(epoch), "epoch": epoch}
 
 
+def snapshot_version(version: str, git: dict | None) -> str:
+    """The prerelease version of an unreleased commit: ``1.4.0-dev.g0123456789ab``, ``1.4.0-dev`` outside git."""
+    return f"{version}-dev" + (f".g{git['commit'][:12]}" if git else "")
+
+
 def iso_utc(epoch: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
@@ -408,8 +413,13 @@ def package(
     compression_level: int = 6,
     check_mode: bool = False,
     environ: dict | None = None,
+    snapshot: bool = False,
 ) -> dict:
-    """Package ``src`` into ``dest``: archives, ``.sha256`` files and the release manifest."""
+    """Package ``src`` into ``dest``: archives, ``.sha256`` files and the release manifest.
+
+    With ``snapshot`` the version becomes ``<version>-dev.g<first 12 digits of the commit>`` (``<version>-dev``
+    outside git): a prerelease named after the packaged commit.
+    """
     name = _check_name(name, "name")
     version = _check_name(version, "version")
     formats = list(formats or [])
@@ -450,6 +460,8 @@ def package(
     if git_dir is not None and not os.path.isdir(git_dir):
         raise ConfigurationError(f"git_dir '{git_dir}' is not a directory")
     git = git_info(git_path, required=git_dir is not None) if git_path else None
+    if snapshot:
+        version = snapshot_version(version, git)
     epoch, epoch_source = resolve_epoch(source_date_epoch, os.environ if environ is None else environ, git)
 
     if not check_mode:
@@ -497,6 +509,7 @@ def package(
 
     return {
         "changed": manifest_changed or any(a["changed"] for a in artifacts),
+        "version": version,
         "artifacts": [
             {k: a[k] for k in ("path", "name", "format", "sha256", "size", "changed")}
             for a in sorted(artifacts, key=lambda a: a["name"])

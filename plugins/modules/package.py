@@ -41,6 +41,13 @@ options:
     description: Release version, for example C(1.4.0) or C(1.5.0-rc.1); letters, digits and C(._+-).
     type: str
     required: true
+  snapshot:
+    description:
+      - Package an unreleased commit as a prerelease of O(version) named after it, C(<version>-dev.g<commit>) (the first
+        12 hex digits of the C(HEAD) commit of O(git_dir) or O(src)), or C(<version>-dev) outside git. RV(version) says
+        which version was packaged.
+    type: bool
+    default: false
   dest:
     description: Output directory for artifacts, checksum files and the manifest. Created when missing.
     type: path
@@ -135,6 +142,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+version:
+  description: The version packaged, O(version) or with O(snapshot) its snapshot version.
+  returned: always
+  type: str
+  sample: 1.4.0-dev.g0123456789ab
 artifacts:
   description: Every artifact with C(path), C(name), C(format) (C(tar.gz), C(zip), C(wheel), C(sdist)), C(sha256), C(size)
     and C(changed).
@@ -196,6 +208,7 @@ def run(module: ConveyorModule) -> dict:
         test_summary=params["test_summary"],
         compression_level=params["compression_level"],
         check_mode=module.check_mode,
+        snapshot=params["snapshot"],
     )
     diff = result.pop("diff")
     if module._diff and diff["before"] != diff["after"]:
@@ -208,6 +221,7 @@ MODULE_SPEC = dict(
         src=dict(type="path"),
         name=dict(type="str", required=True),
         version=dict(type="str", required=True),
+        snapshot=dict(type="bool", default=False),
         dest=dict(type="path", required=True),
         formats=dict(type="list", elements="str", choices=["tar.gz", "zip"], default=["tar.gz"]),
         include=dict(type="list", elements="str", default=[]),

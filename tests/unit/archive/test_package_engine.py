@@ -178,6 +178,25 @@ def test_manifest_records_git_commit_and_uses_its_time(tree, tmp_path):
     assert load_manifest(str(path)) == manifest == result["manifest"]
 
 
+def test_a_snapshot_is_a_prerelease_named_after_the_commit(tree, tmp_path):
+    short = subprocess.run(  # what git itself calls the commit, 12 digits
+        ["git", "rev-parse", "--short=12", git_repo(tree)], cwd=tree, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    result = package(str(tree), "app", "1.2.0", str(tmp_path / "dist"), environ={}, snapshot=True)
+    assert result["version"] == f"1.2.0-dev.g{short}" == result["manifest"]["version"]
+    assert [a["name"] for a in result["artifacts"]] == [f"app-1.2.0-dev.g{short}.tar.gz"]
+    assert (tmp_path / "dist" / f"app-1.2.0-dev.g{short}.manifest.json").is_file()
+    again = package(str(tree), "app", "1.2.0", str(tmp_path / "dist"), environ={}, snapshot=True)
+    assert again["changed"] is False and again["version"] == result["version"]
+    plain = package(str(tree), "app", "1.2.0", str(tmp_path / "plain"), environ={})
+    assert plain["version"] == "1.2.0"
+
+
+def test_a_snapshot_outside_git_is_the_dev_prerelease(tree, tmp_path):
+    result = package(str(tree), "app", "1.2.0", str(tmp_path / "dist"), environ={}, snapshot=True)
+    assert result["version"] == "1.2.0-dev" and result["git"] is None
+
+
 def test_outside_git_the_manifest_says_null_and_an_explicit_git_dir_must_be_a_repository(tree, tmp_path):
     result = package(str(tree), "app", "1.0.0", str(tmp_path / "dist"), environ={})
     assert result["git"] is None and result["manifest"]["git"] is None
