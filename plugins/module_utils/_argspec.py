@@ -7,7 +7,9 @@ Each block is written once here and documented once in a doc fragment (plugins/d
 - ``REPOSITORY_CONNECTION``: how to reach one artifact repository (``artifact_repository`` fragment);
   top-level options of the artifact_* modules, ``app_rollout``'s ``repository_options``;
 - ``REPOSITORY_CREDENTIALS``: the part of it that ``artifact_promote``'s ``dest_options`` may override;
-- ``ARTIFACT_REPOSITORY``: ``repository`` plus ``REPOSITORY_CONNECTION``.
+- ``ARTIFACT_REPOSITORY``: ``repository`` plus ``REPOSITORY_CONNECTION``;
+- ``HEALTH_OPTIONS``: one health check (``_health``): ``app_rollout``'s ``health``, and with the defaults
+  of ``_health.DEFAULTS`` the top-level options of ``health_check``.
 
 ``module_spec`` merges blocks into a module's ``MODULE_SPEC``, as amazon.aws's AnsibleAWSModule merges
 its common spec, and refuses a module option that would silently replace a common one.
@@ -24,6 +26,22 @@ from collections.abc import Mapping
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
+
+HEALTH_OPTIONS = dict(
+    url=dict(type="str"),
+    status_codes=dict(type="list", elements="int"),
+    body_contains=dict(type="str"),
+    json_field=dict(type="str"),
+    json_value=dict(type="raw"),
+    timeout=dict(type="float"),
+    retries=dict(type="int"),
+    delay=dict(type="float"),
+    successes=dict(type="int"),
+    validate_certs=dict(type="bool"),
+    ca_path=dict(type="path"),
+    command=dict(type="raw"),
+    command_timeout=dict(type="float"),
+)
 
 REPOSITORY_CREDENTIALS = dict(
     endpoint_url=dict(type="str"),

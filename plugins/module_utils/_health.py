@@ -185,3 +185,29 @@ def check(spec: dict | None, cwd: str | None = None, sleep=time.sleep) -> dict:
         "url": spec["url"],
         "duration": round(time.monotonic() - start, 3),
     }
+
+
+def health_check(params: dict, fail: bool = True, sleep=time.sleep) -> dict:
+    """The health_check module: one check on its own, its result without the URL's credentials."""
+    spec = normalize(params)
+    if spec is None:
+        raise ConfigurationError("nothing to check: give url, command or both")
+    outcome = check(spec, sleep=sleep)
+    url = split_userinfo(spec["url"])[0] if spec["url"] else None
+    result = {
+        "changed": False,
+        "healthy": outcome["ok"],
+        "attempts": outcome["attempts"],
+        "status": outcome["status"],
+        "reason": outcome["reason"],
+        "url": url,
+        "duration": outcome["duration"],
+    }
+    if not outcome["ok"] and fail:
+        what = url or "the health command"
+        result["failed"] = True
+        result["msg"] = (
+            f"{what} is not healthy after {outcome['attempts']} attempt{'s' if outcome['attempts'] != 1 else ''}: "
+            f"{outcome['reason']}"
+        )
+    return result

@@ -367,7 +367,7 @@ conveyor_deploy:
   sample: {environment: production, version: 1.4.0, commit: 3f2a..., commit_time: "2026-11-20T10:00:00Z", action: deploy}
 """
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import REPOSITORY_CONNECTION
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import HEALTH_OPTIONS, REPOSITORY_CONNECTION
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 from ansible_collections.conveyor.cicd.plugins.module_utils._rollout import HOOK_POINTS, rollout
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import MANAGERS
@@ -393,21 +393,6 @@ SERVICE_OPTIONS = dict(
     environment=dict(type="dict"),
     start_timeout=dict(type="float"),
     stop_timeout=dict(type="float"),
-)
-HEALTH_OPTIONS = dict(
-    url=dict(type="str"),
-    status_codes=dict(type="list", elements="int"),
-    body_contains=dict(type="str"),
-    json_field=dict(type="str"),
-    json_value=dict(type="raw"),
-    timeout=dict(type="float"),
-    retries=dict(type="int"),
-    delay=dict(type="float"),
-    successes=dict(type="int"),
-    validate_certs=dict(type="bool"),
-    ca_path=dict(type="path"),
-    command=dict(type="raw"),
-    command_timeout=dict(type="float"),
 )
 RECORD_OPTIONS = dict(
     environment=dict(type="str"),

@@ -39,6 +39,30 @@ def test_successful_deploy_serves_the_new_version(tmp_path, target, releases):
     assert statuses(target.root) == {result["release_id"]: "active"}
 
 
+def test_health_check_module_re_checks_the_served_version(tmp_path, target, releases):
+    assert run_tasks(tmp_path, [rollout_task(target, releases["1.0.0"], "1.0.0")]).rc == 0
+    url = f"http://127.0.0.1:{target.port}/version"
+    checks = {"url": url, "json_field": "version", "successes": 3, "retries": 0, "delay": 0.1}
+    tasks = [
+        {"name": "Same version", "conveyor.cicd.health_check": dict(checks, json_value="1.0.0")},
+        {
+            "name": "Other version",
+            "conveyor.cicd.health_check": dict(checks, json_value="2.0.0", fail_on_unhealthy=False),
+        },
+        {"name": "Must be other", "conveyor.cicd.health_check": dict(checks, json_value="2.0.0")},
+    ]
+    for check_mode in (False, True):  # probing only reads: check mode probes the same way
+        run = run_tasks(tmp_path, tasks, check=check_mode)
+        assert run.rc != 0
+        same, other, must = run.result("Same version"), run.result("Other version"), run.result("Must be other")
+        assert same["healthy"] is True and same["attempts"] == 3 and same["changed"] is False
+        assert other["healthy"] is False and other["attempts"] == 1 and "failed" not in other
+        assert must["failed"] is True
+        assert must["msg"] == (
+            f"{url} is not healthy after 1 attempt: JSON field 'version' is '1.0.0', expected '2.0.0'"
+        )
+
+
 def test_same_release_twice_is_unchanged_and_not_restarted(tmp_path, target, releases):
     task = rollout_task(target, releases["1.0.0"], "1.0.0")
     assert run_tasks(tmp_path, [task]).rc == 0
