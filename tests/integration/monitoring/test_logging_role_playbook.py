@@ -18,7 +18,7 @@ from tests.support.servers import free_port
 pytestmark = pytest.mark.integration
 
 
-def run_role(tmp_path, role_vars, name="logging"):
+def run_role(tmp_path, role_vars, name="logging", check=False):
     play = [
         {
             "name": "Logging",
@@ -30,7 +30,7 @@ def run_role(tmp_path, role_vars, name="logging"):
     ]
     path = tmp_path / f"{name}.yml"
     path.write_text(yaml.safe_dump(play, sort_keys=False))
-    return run_playbook(path, inventory="localhost,")
+    return run_playbook(path, inventory="localhost,", check=check)
 
 
 def user_vars(tmp_path, **extra):
@@ -58,7 +58,8 @@ def test_app_json_logs_are_rotated_with_a_private_state_file(tmp_path):
     role_vars = user_vars(tmp_path, logging_run_logrotate=True, logging_force_rotation=True, logging_rotate_keep=3)
     run = run_role(tmp_path, role_vars)
     assert run.rc == 0, run.output[-3000:]
-    assert run.result("Rotate the logs now with a private state file")["changed"] is True
+    rotation = run.result("Rotate the logs now with a private state file")
+    assert rotation["changed"] is True and rotation["rotated"] == [str(logs / "access.log")]
     rotated = sorted(p.name for p in logs.iterdir())
     assert len(rotated) == 1 and rotated[0].startswith("access.log-"), (
         rotated
@@ -68,6 +69,38 @@ def test_app_json_logs_are_rotated_with_a_private_state_file(tmp_path):
     assert "rotate 3" in config and "maxage 30" in config
 
     again = run_role(tmp_path, role_vars)
+    assert again.rc == 0 and again.stats["localhost"]["changed"] == 0, again.output[-3000:]
+
+
+def test_check_mode_names_the_logs_a_real_run_rotates_and_touches_nothing(tmp_path):
+    require_binary("logrotate", "Debian package logrotate")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "access.log").write_text('{"event": "started"}\n')
+    (logs / "empty.log").write_text("")  # notifempty: never rotated
+    role_vars = user_vars(tmp_path, logging_run_logrotate=True, logging_rotate_size="1")
+
+    first_check = run_role(tmp_path, role_vars, check=True)  # nothing written yet: nothing to predict from
+    assert first_check.rc == 0, first_check.output[-3000:]
+    assert first_check.result("Rotate the logs now with a private state file").get("skipped") is True
+    assert not (tmp_path / "state").exists()
+
+    # once the configuration is on the host, check mode predicts from it: access.log is over the size of 1 byte
+    run_role(tmp_path, dict(role_vars, logging_run_logrotate=False))
+    before = sorted(p.name for p in logs.iterdir())
+    check = run_role(tmp_path, role_vars, check=True)
+    assert check.rc == 0, check.output[-3000:]
+    predicted = check.result("Rotate the logs now with a private state file")
+    assert predicted["changed"] is True and predicted["rotated"] == [str(logs / "access.log")]
+    assert sorted(p.name for p in logs.iterdir()) == before
+    assert not (tmp_path / "state" / "logrotate.state").exists()
+
+    real = run_role(tmp_path, role_vars)
+    assert real.rc == 0, real.output[-3000:]
+    assert real.result("Rotate the logs now with a private state file")["rotated"] == predicted["rotated"]
+    assert "access.log" not in [p.name for p in logs.iterdir()]
+
+    again = run_role(tmp_path, role_vars, check=True)
     assert again.rc == 0 and again.stats["localhost"]["changed"] == 0, again.output[-3000:]
 
 
