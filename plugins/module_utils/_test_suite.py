@@ -1,6 +1,11 @@
 # Copyright: conveyor.cicd contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The test_suite engine: run one suite, read its JUnit XML, merge, cache passing results."""
+"""The test_suite engine: run one suite, read its JUnit XML, merge, cache passing results.
+
+A suite whose tool writes no JUnit XML (``result_from="exit_code"``: a rule checker, a shell test script)
+counts as one test case named after the suite, passed when the command exits with 0; the module writes
+that case as JUnit XML itself, so it is reported, merged and cached like any other suite.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.conveyor.cicd.plugins.module_utils import _process
@@ -21,6 +27,18 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._junit import JUnitE
 PLACEHOLDER = "{junit_xml}"
 LISTED_FAILURES = 20
 COUNTS = ("tests", "passed", "failed", "errors", "skipped")
+RESULT_FROM = ("junit", "exit_code")
+
+
+def _write_exit_code_report(path: str, name: str, proc) -> None:
+    """One JUnit test case for a command without a report of its own: its exit code is the result."""
+    suite = ET.Element("testsuite", name=name, tests="1", failures="0" if proc.ok else "1", errors="0")
+    case = ET.SubElement(suite, "testcase", classname=name, name=name, time=f"{proc.duration:.3f}")
+    if not proc.ok:
+        last = next((line.strip() for line in reversed(proc.tail) if line.strip()), "(no output)")
+        failure = ET.SubElement(case, "failure", message=f"exit code {proc.rc}: {last}"[:500])
+        failure.text = "\n".join(proc.tail)
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
 def _expand_reports(chdir: str, patterns: list[str], started_wall: float) -> list[str]:
@@ -79,6 +97,7 @@ def run_suite(
     inputs=None,
     cache_dir: str | None = None,
     check_mode: bool = False,
+    result_from: str = "junit",
 ) -> dict:
     if not name or "/" in name:
         raise ConfigurationError(f"name must be a short suite name such as 'unit', got {name!r}")
@@ -88,7 +107,15 @@ def run_suite(
         raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout}")
     argv = _process.validate_argv(command, "command")
     junit_files = list(junit_files or [])
-    if PLACEHOLDER not in " ".join(argv) and not junit_files:
+    if result_from not in RESULT_FROM:
+        raise ConfigurationError(f"{name}: result_from must be junit or exit_code, got {result_from!r}")
+    from_exit_code = result_from == "exit_code"
+    if from_exit_code and (junit_files or PLACEHOLDER in " ".join(argv)):
+        raise ConfigurationError(
+            f"{name}: with result_from: exit_code the command's exit code is the result; "
+            f"leave out junit_files and '{PLACEHOLDER}', or use result_from: junit"
+        )
+    if not from_exit_code and PLACEHOLDER not in " ".join(argv) and not junit_files:
         raise ConfigurationError(
             f"the command must write JUnit XML: put '{PLACEHOLDER}' where the runner takes the report path "
             f"(pytest: --junitxml={PLACEHOLDER}) or list the files it writes in junit_files"
@@ -100,7 +127,15 @@ def run_suite(
     key = cache = None
     if cache_dir and inputs:
         digest, _count = inputs_digest(chdir, inputs)
-        key = cache_key("test_suite", name=name, command=argv, env=env, inputs=digest, junit_files=junit_files)
+        key = cache_key(
+            "test_suite",
+            name=name,
+            command=argv,
+            env=env,
+            inputs=digest,
+            junit_files=junit_files,
+            **({"result_from": result_from} if from_exit_code else {}),
+        )
         cache = ResultCache(cache_dir, "test_suite")
         record = cache.get(key)
         if record and os.path.isfile(record.get("report_copy", "")):
@@ -149,7 +184,9 @@ def run_suite(
             raise CommandError(
                 f"{name}: the test command timed out after {timeout} seconds and was killed", log_tail=proc.tail
             )
-        patterns = ([raw] if PLACEHOLDER in " ".join(command) else []) + junit_files
+        if from_exit_code:
+            _write_exit_code_report(raw, name, proc)
+        patterns = ([raw] if from_exit_code or PLACEHOLDER in " ".join(command) else []) + junit_files
         try:
             paths = _expand_reports(chdir, patterns, wall)
         except JUnitError as exc:
@@ -185,6 +222,7 @@ def run_suite(
             raise CommandError(
                 _failure_message(name, summary),
                 **_shape({k: result[k] for k in (*COUNTS, "failures", "report", "exit_code", "duration")}),
+                **({"log_tail": proc.tail} if from_exit_code else {}),
             )
         if summary["tests"] == 0 and not allow_empty:
             raise CommandError(
@@ -220,6 +258,7 @@ SUITE_KEYS = {
     "log_file",
     "inputs",
     "allow_empty",
+    "result_from",
 }
 
 
@@ -234,6 +273,7 @@ def run_suites(
     cache_dir: str | None = None,
     max_parallel: int | None = None,
     check_mode: bool = False,
+    result_from: str = "junit",
 ) -> dict:
     """Run several suites at the same time, each as run_suite would, and sum them up.
 
@@ -278,6 +318,7 @@ def run_suites(
                 inputs=own(suite, "inputs", inputs),
                 cache_dir=cache_dir,
                 check_mode=check_mode,
+                result_from=own(suite, "result_from", result_from),
             )
         except ConfigurationError:
             raise

@@ -76,6 +76,10 @@ options:
       allow_empty:
         description: Accept a run in which no test ran. Default O(allow_empty).
         type: bool
+      result_from:
+        description: Where the suite's result comes from, as O(result_from). Default O(result_from).
+        type: str
+        choices: [junit, exit_code]
   max_parallel:
     description: How many of O(suites) run at once. Defaults to the number of CPUs.
     type: int
@@ -117,6 +121,16 @@ options:
   cache_dir:
     description: Result cache directory; without it (or without O(inputs)) the suite always runs.
     type: path
+  result_from:
+    description:
+      - V(junit) reads the JUnit XML the command writes (C({junit_xml}) or O(junit_files)).
+      - V(exit_code) is for a tool that writes no JUnit XML (C(promtool test rules), a shell test script). The
+        suite is one test case named after the suite, passed when the command exits with 0 and failed otherwise
+        (its message the exit code and the last line of output); the module writes it to the report as JUnit XML,
+        and caches it like any other passing suite.
+    type: str
+    choices: [junit, exit_code]
+    default: junit
 notes:
   - C(changed) is true when the merged report file was written with new content. Every real run writes new timings,
     so only a cache hit whose report is already in place reports C(changed=false).
@@ -140,6 +154,15 @@ EXAMPLES = r"""
     command: [make, integration]
     junit_files: ["build/test-results/**/*.xml"]
     fail_on_failure: false
+
+- name: Alert rule unit tests (promtool writes no JUnit XML; its exit code is the result)
+  conveyor.cicd.test_suite:
+    name: alert_rules
+    chdir: /etc/prometheus/rules
+    command: [promtool, test, rules, app.rules_test.yml]
+    result_from: exit_code
+    inputs: [app.rules.yml, app.rules_test.yml]
+    cache_dir: /var/lib/conveyor/cache
 """
 
 RETURN = r"""
@@ -227,6 +250,7 @@ SUITE_OPTIONS = dict(
     log_file=dict(type="path"),
     inputs=dict(type="list", elements="str"),
     allow_empty=dict(type="bool"),
+    result_from=dict(type="str", choices=["junit", "exit_code"]),
 )
 
 MODULE_SPEC = dict(
@@ -245,6 +269,7 @@ MODULE_SPEC = dict(
         allow_empty=dict(type="bool", default=False),
         inputs=dict(type="list", elements="str", default=[]),
         cache_dir=dict(type="path"),
+        result_from=dict(type="str", choices=["junit", "exit_code"], default="junit"),
     ),
     required_one_of=[("command", "suites")],
     mutually_exclusive=[("command", "suites"), ("name", "suites")],

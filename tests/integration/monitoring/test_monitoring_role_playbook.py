@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
@@ -212,29 +213,47 @@ def test_rules_pass_promtool_check_and_the_shipped_rule_tests(monitored):
     assert "SUCCESS" in test.stdout
 
 
-@pytest.mark.parametrize(
-    ("overrides", "expected"),
-    [
-        (
-            {
-                "monitoring_alert_error_ratio_threshold": 0.5,
-                "monitoring_alert_latency_p95_threshold": 2,
-                "monitoring_alert_app_down_for": "30m",
-            },
-            "SUCCESS",
-        ),
-    ],
-)
-def test_shipped_rule_tests_hold_for_other_thresholds(tmp_path, overrides, expected):
-    role_vars = {
+def rule_test_vars(tmp_path, **overrides):
+    return {
         "monitoring_service_manager": "command",
         "monitoring_base_dir": str(tmp_path / "m"),
         "monitoring_start": False,
         **overrides,
     }
-    run = run_playbook(write_play(tmp_path / "render.yml", role_vars), inventory="localhost,")
+
+
+def test_shipped_rule_tests_hold_for_other_thresholds_and_are_not_rerun_unchanged(tmp_path):
+    role_vars = rule_test_vars(
+        tmp_path,
+        monitoring_alert_error_ratio_threshold=0.5,
+        monitoring_alert_latency_p95_threshold=2,
+        monitoring_alert_app_down_for="30m",
+    )
+    play = write_play(tmp_path / "render.yml", role_vars)
+    run = run_playbook(play, inventory="localhost,")
     assert run.rc == 0, run.output[-3000:]
-    assert expected in run.result("Run the alert rule unit tests")["stdout"]
+    tests = run.result("Run the alert rule unit tests")
+    assert (tests["tests"], tests["passed"], tests["exit_code"], tests["cache"]) == (1, 1, 0, "miss")
+    report = ET.parse(tmp_path / "m" / "reports" / "junit-alert_rules.xml").getroot()
+    assert report.find(".//testcase").get("name") == "alert_rules" and report.find(".//failure") is None
+
+    again = run_playbook(play, inventory="localhost,")
+    assert again.rc == 0, again.output[-3000:]
+    assert again.result("Run the alert rule unit tests")["cache"] == "hit"  # same rules, same tests: not rerun
+    assert again.stats["localhost"]["changed"] == 0
+
+
+def test_a_threshold_the_rule_tests_do_not_hold_for_fails_in_one_line(tmp_path):
+    # the shipped tests expect the error ratio alert for a host failing every request: not with a threshold of 1.5
+    run = run_playbook(
+        write_play(tmp_path / "bad.yml", rule_test_vars(tmp_path, monitoring_alert_error_ratio_threshold=1.5)),
+        inventory="localhost,",
+    )
+    assert run.rc != 0
+    failed = run.result("Run the alert rule unit tests")
+    assert failed["msg"].startswith("alert_rules: 1 of 1 tests failed: alert_rules::alert_rules (exit code 1: ")
+    assert "\n" not in failed["msg"] and "Traceback" not in run.output
+    assert any("FAILED" in line for line in failed["log_tail"])
 
 
 def test_an_invalid_rule_is_refused_by_promtool_before_it_is_written(tmp_path):
