@@ -191,6 +191,7 @@ def test_rsyslog_forwards_the_json_log_lines(tmp_path):
 def test_rsyslog_refuses_a_broken_target_and_requires_one(tmp_path):
     require_binary("rsyslogd", "Debian package rsyslog")
     broken = run_role(tmp_path, user_vars(tmp_path, logging_rsyslog_enabled=True, logging_rsyslog_target='bad"host'))
-    assert "failed to validate" in broken.result("Write the rsyslog forwarding configuration")["msg"]
+    refused = broken.result("Write the rsyslog forwarding configuration")["msg"]
+    assert "failed validation by " in refused and "rsyslogd" in refused and "\n" not in refused
     missing = run_role(tmp_path, user_vars(tmp_path, logging_rsyslog_enabled=True), name="missing")
     assert "logging_rsyslog_target is required" in missing.result("Check the logging settings")["msg"]
