@@ -629,7 +629,8 @@ def provision(
         "workspace_created": False,
         "project_path": project_path,
         "binary": tf.binary,
-        "terraform_version": tf.version(),
+        # from the plan's JSON when there is one (the same value, one command less); else asked for
+        "terraform_version": None,
         "warnings": [],
     }
     if apply_saved and (variables or sensitive_variables or variables_files or targets):
@@ -647,11 +648,13 @@ def provision(
                     f"workspace '{tf.workspace}' does not exist in {project_path}: the saved plan belongs to another "
                     "workspace; give the workspace the plan was made in"
                 )
-            result.update(outputs={}, sensitive_output_names=[], has_changes=False)
+            result.update(outputs={}, sensitive_output_names=[], has_changes=False, terraform_version=tf.version())
             result["msg"] = f"workspace '{tf.workspace}' does not exist: nothing to destroy"
             return result
         if check_mode:
-            result.update(changed=True, workspace_created=True, has_changes=True, outputs={})
+            result.update(
+                changed=True, workspace_created=True, has_changes=True, outputs={}, terraform_version=tf.version()
+            )
             result["sensitive_output_names"] = []
             result["msg"] = (
                 f"workspace '{tf.workspace}' would be created and every resource of the project planned in it"
@@ -683,6 +686,7 @@ def provision(
                 "plan",
             )
         raw_plan = tf.show_plan(target_plan)
+        result["terraform_version"] = raw_plan.get("terraform_version") or tf.version()
         declared = declared_variables(raw_plan)
         for name, value in (variables or {}).items():
             if declared.get(name, {}).get("sensitive"):
