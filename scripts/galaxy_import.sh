@@ -31,7 +31,7 @@ if [ ! -f "$stamp" ]; then
     "$python" -m venv "$importer_venv"
   fi
   log "installing galaxy-importer $importer_version"
-  "$importer_venv/bin/python" -m pip install -q "galaxy-importer==$importer_version" \
+  "$importer_venv/bin/python" -m pip install -q "galaxy-importer==$importer_version" "cryptography<51" \
     2> >(grep -v "^WARNING: Location" >&2)
   rm -f "$importer_venv"/.conveyor-galaxy-importer-*
   touch "$stamp"
