@@ -18,7 +18,9 @@
   writers gets 201, the others 405). Servers without MKCOL get a lock file written with
   ``If-None-Match: *`` instead, which is exclusive only where the server honours it. A lock older than
   ``stale_age`` is deleted and taken again; nginx cannot delete conditionally, so two writers breaking the
-  same dead lock at the same moment could both take it (the manifest's conditional write remains).
+  same dead lock at the same moment could both take it (the manifest's conditional write remains). A lock
+  collection without an owner record (its writer died between MKCOL and writing the record) is dated from
+  when another writer first found it so (a ``seen`` record inside it), and expires ``stale_age`` after that.
 """
 
 from __future__ import annotations
@@ -246,11 +248,19 @@ class HttpStore(ArtifactStore):
                 if holder is not None:
                     return False, holder, "collection"
                 time.sleep(0.1)
-            return False, None, "collection"
+            return False, self._ownerless_record(key), "collection"
         # no WebDAV collections here: a lock file, exclusive where the server honours If-None-Match
         if self._create_bytes(key, data):
             return True, None, "file"
         return False, self._get_bytes(key), "file"
+
+    def _ownerless_record(self, key: str) -> bytes:
+        """The record of a lock whose holder died between MKCOL and writing its owner: dated from when it was first seen."""
+        seen = self._get_bytes(f"{key}/seen")
+        if seen is None:
+            seen = json.dumps({"started": time.time(), "ownerless": True}, sort_keys=True).encode()
+            self._put_bytes(f"{key}/seen", seen)
+        return seen
 
     def _mkcol_base(self):
         parts = [p for p in self.base_path.split("/") if p]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -195,3 +197,20 @@ def test_lock_of_a_killed_run_is_taken_over_after_stale_age(backend, s3_options,
     done = artifacts.upload(open_repo(options, stale_age=1), manifest=manifest)
     assert done["changed"] is True
     assert artifacts.read_manifest(store, "app", "3.0.0")[0]["git"]["commit"] == "abc123"
+
+
+def test_lock_of_a_run_killed_before_it_wrote_its_owner_expires_after_stale_age(http_options, tmp_path):
+    # the run made the lock collection (MKCOL 201) and was killed before it wrote the owner record
+    lock_url = f"{http_options['repository']}/app/.3.0.0.lock/"
+    credentials = base64.b64encode(f"{http_options['username']}:{http_options['password']}".encode()).decode()
+    for url in (f"{http_options['repository']}/", f"{http_options['repository']}/app/", lock_url):
+        request = urllib.request.Request(url, method="MKCOL", headers={"Authorization": f"Basic {credentials}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+    manifest = make_release(tmp_path / "build", version="3.0.0")
+    with pytest.raises(ConveyorError, match=r"being written by another run .* expires after stale_age"):
+        artifacts.upload(open_repo(http_options, timeout=1), manifest=manifest)
+    time.sleep(1.1)
+    done = artifacts.upload(open_repo(http_options, stale_age=1), manifest=manifest)
+    assert done["changed"] is True
+    assert artifacts.read_manifest(open_repo(http_options), "app", "3.0.0")[0]["git"]["commit"] == "abc123"
