@@ -61,8 +61,8 @@ DEFAULTS = {
     "keep_logs": 20,
 }
 REQUIRED = ("repo", "command")
-SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
-BRANCH_RE = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$")
+SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?\Z")
+BRANCH_RE = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+\Z")
 HTTP_SCHEMES = ("http", "https")
 SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
 # git runs "!<helper> get|store|erase" through the shell; only "get" answers, from the environment (printf is

@@ -275,6 +275,7 @@ def test_credentials_in_the_repository_url_never_reach_the_log(poller):
         (json.dumps({"repo": "/tmp/x"}), "missing command"),
         (json.dumps({"repo": "/tmp/x", "command": "ansible-playbook pipeline.yml"}), "command must be a list"),
         (json.dumps({"repo": "/tmp/x", "command": ["true"], "branch": "--upload-pack=x"}), "not a valid branch"),
+        (json.dumps({"repo": "/tmp/x", "command": ["true"], "branch": "main\n"}), "not a valid branch"),
         (json.dumps({"repo": "/tmp/x", "command": ["true"], "colour": "red"}), "unknown keys colour"),
         (json.dumps({"repo": "/tmp/x", "command": ["true"], "timeout": "soon"}), "timeout must be"),
     ],
