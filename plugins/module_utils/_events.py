@@ -10,7 +10,6 @@ One SQLite file holds the history. The ``pipeline_events`` callback writes to it
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import math
@@ -18,17 +17,13 @@ import os
 import re
 import sqlite3
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import datetime, timezone
 
-from ansible.module_utils.urls import open_url
-
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._pushgateway import push
 from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_data, mask_text
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive
-from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url
 
 DEFAULT_DB_PATH = "~/.local/share/conveyor/events.db"
 DB_ENV = "CONVEYOR_EVENTS_DB"
@@ -770,52 +765,12 @@ def append_jsonl(path: str, record: dict) -> None:
         handle.write(line)
 
 
-_SAFE_LABEL = re.compile(r"^[A-Za-z0-9_.\-]+\Z")
-_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
-
-
-def _grouping_path(job: str, grouping: dict) -> str:
-    parts = []
-    for key, value in [("job", job), *grouping.items()]:
-        value = str(value)
-        if _SAFE_LABEL.match(value):
-            parts.append(f"{key}/{value}")
-        else:
-            encoded = base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii") or "="
-            parts.append(f"{key}@base64/{encoded}")
-    return "/metrics/" + "/".join(parts)
-
-
-def _escape_label(value) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def prometheus_text(metrics) -> str:
-    """Text exposition format for (name, help, value, labels) gauges."""
-    lines = []
-    for name, help_text, value, labels in metrics:
-        if not _METRIC_NAME.match(name):
-            raise ValueError(f"bad metric name {name!r}")
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} gauge")
-        label_text = ",".join(f'{key}="{_escape_label(val)}"' for key, val in sorted((labels or {}).items()))
-        lines.append(f"{name}{{{label_text}}} {float(value)!r}" if label_text else f"{name} {float(value)!r}")
-    return "\n".join(lines) + "\n"
-
-
 def push_to_gateway(url: str, job: str, grouping: dict, metrics, timeout: float = 5.0) -> None:
-    """Replace the metrics of one group on a Pushgateway (HTTP PUT of the text format)."""
-    check_url(url, "pushgateway_url")
-    target = url.rstrip("/") + _grouping_path(job, scrub(grouping))
-    body = prometheus_text(metrics).encode("utf-8")
-    response = open_url(
-        target,
-        data=body,
-        method="PUT",
-        timeout=timeout,
-        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
-    )
-    response.read()
+    """Replace the metrics of one group on a Pushgateway; ``metrics`` are (name, help, value, labels) gauges."""
+    samples = [
+        {"name": name, "help": text, "value": value, "labels": labels or {}} for name, text, value, labels in metrics
+    ]
+    push(url, job, samples, grouping=scrub(grouping), timeout=timeout, url_option="pushgateway_url")
 
 
 def stage_metrics(stage: dict) -> list:

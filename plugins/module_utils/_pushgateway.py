@@ -101,9 +101,9 @@ def _segment(label: str, value) -> str:
     return f"{label}/{quote(text, safe='')}"
 
 
-def group_url(url: str, job: str, grouping: dict | None) -> str:
+def group_url(url: str, job: str, grouping: dict | None, url_option: str = "url") -> str:
     """``<url>/metrics/job/<job>/<label>/<value>...``: the group the metrics replace."""
-    check_url(url, "url")
+    check_url(url, url_option)
     if not isinstance(job, str) or not job:
         raise ConfigurationError("job must be a non-empty name such as conveyor_pipeline")
     path = "/metrics/" + _segment("job", job)
@@ -125,12 +125,13 @@ def push(
     username: str | None = None,
     password: str | None = None,
     check_mode: bool = False,
+    url_option: str = "url",
 ) -> dict:
     """Push ``metrics`` to the group of ``job`` and ``grouping``. Never a change: it records an observation."""
     if method not in METHODS:
         raise ConfigurationError(f"method must be put or post, got {method!r}")
+    target = group_url(url, job, grouping, url_option)
     body = render(metrics)
-    target = group_url(url, job, grouping)
     clean, authorization = split_userinfo(target)
     result = {"changed": False, "pushed": False, "url": clean, "body": body, "status": None}
     if check_mode:

@@ -6,10 +6,11 @@ import os
 
 import pytest
 
-from ansible_collections.conveyor.cicd.plugins.module_utils import _artifacts, _events, _package, _rollout
+from ansible_collections.conveyor.cicd.plugins.module_utils import _artifacts, _package, _rollout
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.driver import validate_identifier
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.files import parse_name
+from ansible_collections.conveyor.cicd.plugins.module_utils._pushgateway import group_url, render
 from ansible_collections.conveyor.cicd.plugins.module_utils._semver import check_token
 from ansible_collections.conveyor.cicd.plugins.module_utils._terraform import check_workspace_name
 
@@ -44,6 +45,6 @@ def test_versions_with_a_newline_do_not_sort_as_releases():
 
 def test_migration_file_names_and_pushgateway_labels_match_whole_values():
     assert parse_name("V1__init.sql\n") is None
-    assert _events._grouping_path("job", {"stage": "build\n"}) == "/metrics/job/job/stage@base64/YnVpbGQK"
-    with pytest.raises(ValueError, match="bad metric name"):
-        _events.prometheus_text([("up\n", "help", 1, {})])
+    assert group_url("http://gw:9091", "job", {"stage": "build\n"}) == "http://gw:9091/metrics/job/job/stage/build%0A"
+    with pytest.raises(ConfigurationError, match="is not a metric name"):
+        render([{"name": "up\n", "value": 1}])

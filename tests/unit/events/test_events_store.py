@@ -14,10 +14,10 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._events import (
     SCHEMA_VERSION,
     EventStore,
     append_jsonl,
-    prometheus_text,
     scrub,
     scrub_text,
 )
+from ansible_collections.conveyor.cicd.plugins.module_utils._pushgateway import render
 from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import secret_values
 
 
@@ -171,15 +171,23 @@ def test_the_store_and_the_jsonl_file_are_created_owner_only(tmp_path):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
 
 
-def test_prometheus_text_format():
-    text = prometheus_text([("conveyor_stage_duration_seconds", "Wall time.", 1.5, {"x": 'a"b'})])
-    assert text == (
+def test_stage_metrics_are_rendered_by_the_one_pushgateway_client():
+    stage = {"status": "success", "duration": 1.5, "changed": 2, "failed": 0, "ended": 1700000000.0}
+    samples = [{"name": n, "help": h, "value": v, "labels": lb} for n, h, v, lb in _events.stage_metrics(stage)]
+    text = render(samples)
+    assert "# TYPE conveyor_stage_duration_seconds gauge\n" in text
+    assert "conveyor_stage_duration_seconds 1.5\n" in text
+    assert "conveyor_stage_success 1\n" in text
+    labelled = render(
+        [{"name": "conveyor_stage_duration_seconds", "help": "Wall time.", "value": 1.5, "labels": {"x": 'a"b'}}]
+    )
+    assert labelled == (
         "# HELP conveyor_stage_duration_seconds Wall time.\n"
         "# TYPE conveyor_stage_duration_seconds gauge\n"
         'conveyor_stage_duration_seconds{x="a\\"b"} 1.5\n'
     )
-    with pytest.raises(ValueError, match="bad metric name"):
-        prometheus_text([("bad-name", "x", 1, {})])
+    with pytest.raises(ConfigurationError, match="is not a metric name"):
+        render([{"name": "bad-name", "value": 1}])
 
 
 def test_a_killed_run_is_closed_as_aborted_by_the_next_run_on_the_same_controller(tmp_path):
