@@ -168,10 +168,12 @@ class ArtifactStore:
 
     scheme = ""
 
-    def __init__(self, url: str, retries: int = 3, timeout: int = 60, stale_age: int | None = None):
+    def __init__(self, url: str, **options):
+        """The options every backend takes: retries (3), timeout (60 s), stale_age; a backend reads its own."""
         self.url = url.rstrip("/")
-        self.retries = max(0, int(retries))
-        self.timeout = timeout
+        self.retries = max(0, int(options.get("retries", 3)))
+        self.timeout = options.get("timeout", 60)
+        stale_age = options.get("stale_age")
         self.stale_age = STALE_AGE if stale_age is None else int(stale_age)
         if self.stale_age < 0:
             raise ConfigurationError("stale_age must be 0 or more seconds")

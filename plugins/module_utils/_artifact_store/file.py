@@ -35,12 +35,7 @@ class FileStore(ArtifactStore):
     scheme = "file"
 
     def __init__(self, url: str, **options):
-        super().__init__(
-            url,
-            retries=options.get("retries", 3),
-            timeout=options.get("timeout", 60),
-            stale_age=options.get("stale_age"),
-        )
+        super().__init__(url, **options)
         parsed = urlparse(url)
         if parsed.netloc not in ("", "localhost") or not parsed.path.startswith("/"):
             raise ConfigurationError(f"invalid file repository URL {url!r}: use file:///absolute/path")

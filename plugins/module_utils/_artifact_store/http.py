@@ -59,12 +59,7 @@ class HttpStore(ArtifactStore):
         username = options.get("username") or (unquote(parsed.username) if parsed.username else None)
         password = options.get("password") or (unquote(parsed.password) if parsed.password else None)
         netloc = parsed.hostname + (f":{parsed.port}" if parsed.port else "")
-        super().__init__(
-            urlunparse((parsed.scheme, netloc, parsed.path.rstrip("/"), "", "", "")),
-            retries=options.get("retries", 3),
-            timeout=options.get("timeout", 60),
-            stale_age=options.get("stale_age"),
-        )
+        super().__init__(urlunparse((parsed.scheme, netloc, parsed.path.rstrip("/"), "", "", "")), **options)
         self.https = parsed.scheme == "https"
         self.host = parsed.hostname
         self.port = parsed.port

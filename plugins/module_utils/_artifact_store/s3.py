@@ -63,12 +63,7 @@ class S3Store(ArtifactStore):
     scheme = "s3"
 
     def __init__(self, url: str, **options):
-        super().__init__(
-            url,
-            retries=options.get("retries", 3),
-            timeout=options.get("timeout", 60),
-            stale_age=options.get("stale_age"),
-        )
+        super().__init__(url, **options)
         if BOTO3_IMPORT_ERROR is not None:
             raise MissingDependencyError(
                 "the s3:// repository needs boto3 on the host that runs the module: pip install boto3"
