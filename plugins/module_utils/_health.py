@@ -19,6 +19,7 @@ import urllib.request
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import run
 from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import split_userinfo
+from ansible_collections.conveyor.cicd.plugins.module_utils._service import fill
 from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url
 
 DEFAULTS = {
@@ -61,19 +62,11 @@ def normalize(spec: dict | None) -> dict | None:
 
 def substitute(spec: dict, values: dict) -> dict:
     """Replace {version}, {release_id}... in the url, body, JSON value and command of ``spec``."""
-
-    def fill(text):
-        if not isinstance(text, str):
-            return text
-        for key, value in values.items():
-            text = text.replace("{" + key + "}", str(value if value is not None else ""))
-        return text
-
     out = dict(spec)
     for key in ("url", "body_contains", "json_value"):
-        out[key] = fill(out[key])
+        out[key] = fill(out[key], values)
     if out["command"]:
-        out["command"] = [fill(arg) for arg in out["command"]]
+        out["command"] = [fill(arg, values) for arg in out["command"]]
     return out
 
 

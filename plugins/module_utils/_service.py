@@ -48,6 +48,7 @@ DEFAULTS = {
 
 
 def fill(text, values: dict):
+    """``text`` with each {key} of ``values`` replaced (service commands, health checks); non-strings as they are."""
     if not isinstance(text, str):
         return text
     for key, value in values.items():
