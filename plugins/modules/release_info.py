@@ -13,6 +13,8 @@ description:
   - Returns the current version (the latest tag matching O(tag_format)), the next version, the bump level
     and the commits (or changelog fragments) that decide it.
 author: conveyor.cicd maintainers (@conveyor-cicd)
+extends_documentation_fragment:
+  - conveyor.cicd.release_version
 attributes:
   check_mode:
     support: full
@@ -20,42 +22,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed, so there is no diff.
-options:
-  repo:
-    description: Path of the git work tree. A directory inside a work tree acts like O(path) when O(path) is not set.
-    type: path
-    required: true
-  path:
-    description: Directory inside the repository for a project in a monorepo; only commits that touch it count.
-    type: str
-  tag_format:
-    description: Tag name for a version; C({version}) is replaced by the version.
-    type: str
-    default: v{version}
-  prerelease:
-    description: Prerelease identifier such as C(rc); the next version is then the next prerelease.
-    type: str
-  initial_version:
-    description: Version of the first release of a repository that has no matching tag yet.
-    type: str
-    default: 0.1.0
-  major_version_zero:
-    description: While the major version is 0, a breaking change bumps the minor version.
-    type: bool
-    default: true
-  bump_source:
-    description: V(commits) reads conventional commits; V(fragments) reads antsibull-changelog fragments.
-    type: str
-    choices: [commits, fragments]
-    default: commits
-  fragments_dir:
-    description: Directory of the changelog fragments, for O(bump_source=fragments).
-    type: str
-    default: changelogs/fragments
-  commit_message:
-    description: Message of release commits (C({version}) as a wildcard); such commits are never counted.
-    type: str
-    default: "chore(release): {version}"
 seealso:
   - module: conveyor.cicd.release
 """
