@@ -110,11 +110,9 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._events import (
     human_duration,
     pipeline_metrics,
     push_to_gateway,
-    scrub,
-    scrub_text,
     stage_metrics,
 )
-from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import secret_values
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_data, mask_text, secret_values
 
 NO_LOG_MESSAGE = "output hidden (no_log)"
 
@@ -136,7 +134,7 @@ def _message(result: dict, secrets) -> str:
                 break
     if "rc" in result and isinstance(result.get("rc"), int) and result["rc"] != 0:
         parts.append(f"(rc={result['rc']})")
-    return scrub_text(" ".join(parts) or "failed", secrets)
+    return mask_text(" ".join(parts) or "failed", secrets)
 
 
 def _in_rescue_block(task) -> bool:
@@ -234,7 +232,7 @@ class CallbackModule(CallbackBase):
             push_to_gateway(url, self.get_option("pushgateway_job"), grouping, metrics)
         except Exception as exc:  # a monitoring outage must not fail the pipeline
             if not self._push_warned:
-                self._display.warning(f"conveyor.cicd.pipeline_events: Pushgateway push failed: {scrub_text(str(exc))}")
+                self._display.warning(f"conveyor.cicd.pipeline_events: Pushgateway push failed: {mask_text(str(exc))}")
                 self._push_warned = True
 
     def _host_counts(self, host: str) -> dict:
@@ -286,7 +284,7 @@ class CallbackModule(CallbackBase):
         self._finish_stage()
         self._open_store(play)
         self.seq += 1
-        name = scrub(play.get_name().strip() or f"play {self.seq}")
+        name = mask_data(play.get_name().strip() or f"play {self.seq}")
         self.stage = {"seq": self.seq, "name": name, "started": time.time(), "hosts": {}, "id": None}
         if self.store:
             self.stage["id"] = self._safely(
@@ -309,7 +307,7 @@ class CallbackModule(CallbackBase):
         if status == "skipped" or not self.store:
             return
         secrets = secret_values(data)
-        task_name = scrub_text(result.task_name or task.get_name() or "", secrets)
+        task_name = mask_text(result.task_name or task.get_name() or "", secrets)
         action = getattr(task, "resolved_action", None) or getattr(task, "action", "") or ""
         now = time.time()
         no_log = bool(data.get("_ansible_no_log")) or "censored" in data or getattr(task, "no_log", False) is True
@@ -458,4 +456,4 @@ class CallbackModule(CallbackBase):
                 f"  {stage['changed']:>7}  {stage['failed'] + stage['unreachable']:>6}  {len(stage['hosts'])}"
             )
         lines.append(f"  events: {where}" + ("  (check mode: deployments not recorded)" if self.check_mode else ""))
-        return "\n".join(scrub_text(line) for line in lines)
+        return "\n".join(mask_text(line) for line in lines)

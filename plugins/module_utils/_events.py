@@ -4,7 +4,7 @@
 
 One SQLite file holds the history. The ``pipeline_events`` callback writes to it; the
 ``dora_metrics`` and ``pipeline_report`` modules read it. Everything stored passes through
-``scrub`` first, so secrets never reach the file. The module also holds the optional sinks
+``_secrets.mask_data`` first, so secrets never reach the file. The module also holds the optional sinks
 (a JSON-lines file and a Prometheus Pushgateway) and the DORA computations.
 """
 
@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._pushgateway import push
-from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_data, mask_text
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_data
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive
 
 DEFAULT_DB_PATH = "~/.local/share/conveyor/events.db"
@@ -129,14 +129,6 @@ MIGRATIONS = {
 }
 
 COUNT_KEYS = ("ok", "changed", "failed", "unreachable", "skipped")
-
-# ---------------------------------------------------------------------------------------------
-# Secrets: nothing leaves this module unscrubbed.
-
-# The rules live in _secrets; the names below are what the store, the callback and the sinks call.
-scrub = mask_data
-scrub_text = mask_text
-
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers shared by the store, the metrics and the report.
@@ -304,7 +296,7 @@ class EventStore:
         self.close()
 
     def _insert(self, table: str, row: dict) -> int:
-        row = scrub(row)
+        row = mask_data(row)
         columns = ", ".join(row)
         marks = ", ".join("?" for _unused in row)
         with self.db:
@@ -312,7 +304,7 @@ class EventStore:
         return cursor.lastrowid
 
     def _update(self, table: str, key: str, key_value, row: dict) -> None:
-        row = scrub(row)
+        row = mask_data(row)
         assignments = ", ".join(f"{column} = ?" for column in row)
         with self.db:
             self.db.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", (*row.values(), key_value))
@@ -758,7 +750,7 @@ def append_jsonl(path: str, record: dict) -> None:
     """Append one scrubbed event as a JSON line (one write, so concurrent writers do not interleave)."""
     path = os.path.abspath(os.path.expanduser(path))
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    line = json.dumps(scrub(record), sort_keys=True, default=str) + "\n"
+    line = json.dumps(mask_data(record), sort_keys=True, default=str) + "\n"
     # owner-only: events quote task messages and service output
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as handle:
@@ -770,7 +762,7 @@ def push_to_gateway(url: str, job: str, grouping: dict, metrics, timeout: float 
     samples = [
         {"name": name, "help": text, "value": value, "labels": labels or {}} for name, text, value, labels in metrics
     ]
-    push(url, job, samples, grouping=scrub(grouping), timeout=timeout, url_option="pushgateway_url")
+    push(url, job, samples, grouping=mask_data(grouping), timeout=timeout, url_option="pushgateway_url")
 
 
 def stage_metrics(stage: dict) -> list:

@@ -247,10 +247,6 @@ def protect_local_state(project_path: str, backend_config: dict | None = None) -
     return narrowed
 
 
-def mask(text, secrets) -> str:
-    return mask_text(text, secrets)
-
-
 def split_outputs(raw: dict) -> tuple[dict, dict]:
     """``output -json`` -> (plain outputs, sensitive outputs)."""
     plain, sensitive = {}, {}
@@ -428,7 +424,7 @@ class Terraform:
         if result.rc not in (0, 2) or (result.rc == 2 and "-detailed-exitcode" not in argv):
             self.fail(result, what, hint)
         for warning in terraform_warnings(result.output):
-            message = mask(f"{self.name} {what}: {warning}", self.secrets)
+            message = mask_text(f"{self.name} {what}: {warning}", self.secrets)
             if message not in self.warnings:
                 self.warnings.append(message)
         return result
@@ -440,14 +436,14 @@ class Terraform:
         if rc != 0:
             text = f"{out}\n{err}"
             raise CommandError(
-                f"{self.name} {what} failed in {self.where()}: {mask(first_error(text), self.secrets)}",
+                f"{self.name} {what} failed in {self.where()}: {mask_text(first_error(text), self.secrets)}",
                 exit_code=rc,
                 tail=self.tail(text),
             )
         return out
 
     def tail(self, text: str, lines: int = 40) -> list[str]:
-        return [mask(line, self.secrets) for line in (text or "").splitlines()[-lines:]]
+        return [mask_text(line, self.secrets) for line in (text or "").splitlines()[-lines:]]
 
     def fail(self, result, what: str, hint: str = ""):
         text = result.output or "\n".join(result.tail)
@@ -472,7 +468,7 @@ class Terraform:
                 stale=True,
                 **details,
             )
-        message = mask(first_error(text), self.secrets)
+        message = mask_text(first_error(text), self.secrets)
         if BACKEND_FILE in text:  # the private file that carried backend_config: name the option instead
             message = re.sub(rf"(?:\S*/)?{re.escape(BACKEND_FILE)}(?::\d+)?", "backend_config", message)
         elif is_configuration_error(text):
@@ -527,7 +523,7 @@ class Terraform:
             raise CommandError(f"{self.name} show -json {plan_file} did not return JSON: {exc}") from exc
 
     def show_plan_text(self, plan_file: str) -> str:
-        return mask(self.capture(["show", "-no-color", plan_file], "show"), self.secrets)
+        return mask_text(self.capture(["show", "-no-color", plan_file], "show"), self.secrets)
 
     def outputs(self) -> tuple[dict, dict]:
         out = self.capture(["output", "-json", "-no-color"], "output")
@@ -727,7 +723,7 @@ def provision(
     if return_sensitive:
         result["sensitive_outputs"] = sensitive
     if "diff" in result:
-        result["diff"]["prepared"] = mask(result["diff"]["prepared"], tf.secrets)
+        result["diff"]["prepared"] = mask_text(result["diff"]["prepared"], tf.secrets)
     result["warnings"] += tf.warnings
     if not result["warnings"]:
         del result["warnings"]

@@ -27,7 +27,6 @@ _NAME = re.compile(r"^(?P<prefix>[VUR])(?P<version>[0-9]+(?:[._][0-9]+)*)?__(?P<
 _VERSION = re.compile(r"^[0-9]+(?:[._][0-9]+)*\Z")
 _PLACEHOLDER = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_.:-]*)\}")
 NO_TRANSACTION_MARKER = re.compile(r"^--\s*conveyor:no-transaction\s*$", re.IGNORECASE)
-SECRET_MASK = MASK
 
 
 @total_ordering
@@ -203,7 +202,7 @@ def render(text: str, script: str, placeholders: dict | None, secrets: dict | No
         if escaped:
             return "${" + name + "}"
         if name in secret:
-            return SECRET_MASK if mask else secret[name]
+            return MASK if mask else secret[name]
         if name in values:
             return values[name]
         raise ConfigurationError(

@@ -14,11 +14,9 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._events import (
     SCHEMA_VERSION,
     EventStore,
     append_jsonl,
-    scrub,
-    scrub_text,
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._pushgateway import render
-from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import secret_values
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_data, mask_text, secret_values
 
 
 def test_new_store_is_created_with_the_current_schema(tmp_path):
@@ -84,11 +82,11 @@ def test_reader_never_writes(tmp_path):
         ("tests passed: 3", "tests passed: 3"),
     ],
 )
-def test_scrub_text_masks_passwords_in_dsns_and_pairs(text, expected):
-    assert scrub_text(text) == expected
+def test_mask_text_masks_passwords_in_dsns_and_pairs(text, expected):
+    assert mask_text(text) == expected
 
 
-def test_scrub_masks_secret_keys_anywhere_and_known_secret_values():
+def test_mask_data_masks_secret_keys_anywhere_and_known_secret_values():
     data = {
         "password": "hunter22",
         "nested": [{"login_password": "pw123456", "user": "app"}, {"secret_key": "AKIA"}],
@@ -98,7 +96,7 @@ def test_scrub_masks_secret_keys_anywhere_and_known_secret_values():
     }
     secrets = secret_values(data)
     assert secrets == {"hunter22", "pw123456", "AKIA", "t0k3n-value"}
-    cleaned = scrub(data, secrets)
+    cleaned = mask_data(data, secrets)
     assert cleaned["password"] == "********"
     assert cleaned["nested"][0] == {"login_password": "********", "user": "app"}
     assert cleaned["api_token"] == "********"

@@ -8,6 +8,7 @@ import zipfile
 import pytest
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, MissingDependencyError
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_text
 from ansible_collections.conveyor.cicd.plugins.module_utils._terraform import (
     Terraform,
     apply_argv,
@@ -16,7 +17,6 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._terraform import (
     first_error,
     init_argv,
     is_stale_plan_error,
-    mask,
     normalize_lock_timeout,
     parse_lock_error,
     parse_workspaces,
@@ -203,8 +203,8 @@ def test_masking_covers_nested_values_and_json_escapes():
     secrets = secret_strings({"a": "s3cr3t", "b": ["x", 'quo"te'], "c": {"d": 12345}, "e": True})
     assert "x" not in secrets and "True" not in secrets
     text = 'pass=s3cr3t json="quo\\"te" n=12345 ok'
-    assert mask(text, secrets) == 'pass=******** json="********" n=******** ok'
-    assert mask(None, secrets) is None
+    assert mask_text(text, secrets) == 'pass=******** json="********" n=******** ok'
+    assert mask_text(None, secrets) is None
 
 
 def test_outputs_split_and_workspaces_parse():
