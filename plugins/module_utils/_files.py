@@ -1,6 +1,6 @@
 # Copyright: conveyor.cicd contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""File selection by glob, tree snapshots, and atomic writes."""
+"""File selection by glob, tree snapshots, JSON reads and tree copies (whole-file writes live in _atomic)."""
 
 from __future__ import annotations
 
