@@ -13,7 +13,6 @@ repeatedly and decides pass/fail with one of two policies:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import operator
@@ -22,9 +21,9 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from ansible.module_utils.urls import open_url
-
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
+from ansible_collections.conveyor.cicd.plugins.module_utils._http import Response, Unreachable, request
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import split_userinfo
 from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url
 
 OPERATORS = {
@@ -40,6 +39,7 @@ EMPTY_POLICIES = ("fail", "pass", "ignore")
 GATE_POLICIES = ("all_intervals", "eventually")
 MODES = ("instant", "range")
 
+ANSWER_LIMIT = 64 * 1024 * 1024  # bytes of a query answer; range queries over many series can be large
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -107,6 +107,7 @@ class PrometheusClient:
         if bearer_token and (username or password):
             raise ConfigurationError("use either bearer_token or url_username/url_password, not both")
         self.url = url.rstrip("/")
+        self.shown_url = split_userinfo(self.url)[0]  # the URL in messages, without credentials
         self.timeout = timeout
         self.validate_certs = validate_certs
         self.username = username
@@ -119,62 +120,62 @@ class PrometheusClient:
             headers["Authorization"] = f"Bearer {self.bearer_token}"
         target = self.url + path
         try:
-            response = open_url(
+            response = request(
                 target,
-                data=urlencode(params),
                 method="POST",
+                data=urlencode(params),
                 headers=headers,
                 timeout=self.timeout,
                 validate_certs=self.validate_certs,
-                url_username=self.username,
-                url_password=self.password,
-                force_basic_auth=bool(self.username),
-                http_agent="conveyor.cicd-metrics-gate",
+                username=self.username,
+                password=self.password,
+                agent="conveyor.cicd-metrics-gate",
+                body_limit=ANSWER_LIMIT,
             )
-            body = response.read()
-        except Exception as exc:  # HTTPError, URLError, timeouts and TLS errors all end here
-            raise self._explain(exc, target) from None
-        return self._decode(body, target)
+        except Unreachable as exc:
+            raise ConveyorError(
+                f"cannot reach Prometheus at {self.shown_url}: {exc.reason} (check url and that the server is running)"
+            ) from None
+        if not response.ok:
+            raise self._explain(response)
+        if response.truncated:
+            raise ConveyorError(
+                f"Prometheus at {self.shown_url} answered more than {ANSWER_LIMIT // (1024 * 1024)} MiB: "
+                "narrow the query or raise its step"
+            )
+        return self._decode(response.body, response.url)
 
-    def _explain(self, exc: Exception, target: str) -> ConveyorError:
-        code = getattr(exc, "code", None)
-        if code is not None:
-            body = b""
-            # an unreadable error body leaves only the status code to report
-            with contextlib.suppress(Exception):
-                body = exc.read() or b""
-            try:
-                payload = json.loads(body)
-            except ValueError:
-                payload = None
-            if isinstance(payload, dict) and payload.get("error"):
-                return ConfigurationError(
-                    f"Prometheus rejected the query ({payload.get('errorType', code)}): {payload['error']}",
-                    status=code,
-                )
-            if code in (401, 403):
-                return ConfigurationError(
-                    f"Prometheus at {self.url} refused access (HTTP {code}): check url_username/url_password or bearer_token",
-                    status=code,
-                )
-            if code == 404:
-                return ConfigurationError(
-                    f"{target} does not exist (HTTP 404): url must be the Prometheus base URL, without /api/v1",
-                    status=code,
-                )
-            return ConveyorError(
-                f"Prometheus at {self.url} answered HTTP {code}: {getattr(exc, 'reason', exc)}", status=code
+    def _explain(self, response: Response) -> ConveyorError:
+        """One line for an answer that is not 2xx."""
+        code = response.status
+        try:
+            payload = json.loads(response.body)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and payload.get("error"):
+            return ConfigurationError(
+                f"Prometheus rejected the query ({payload.get('errorType', code)}): {payload['error']}",
+                status=code,
             )
-        reason = getattr(exc, "reason", None) or exc
-        return ConveyorError(
-            f"cannot reach Prometheus at {self.url}: {reason} (check url and that the server is running)"
-        )
+        if code in (401, 403):
+            return ConfigurationError(
+                f"Prometheus at {self.shown_url} refused access (HTTP {code}): check url_username/url_password or bearer_token",
+                status=code,
+            )
+        if code == 404:
+            return ConfigurationError(
+                f"{response.url} does not exist (HTTP 404): url must be the Prometheus base URL, without /api/v1",
+                status=code,
+            )
+        return ConveyorError(f"Prometheus at {self.shown_url} answered HTTP {code}: {response.reason}", status=code)
 
     def _decode(self, body: bytes, target: str) -> dict:
         try:
             payload = json.loads(body)
         except ValueError:
-            raise ConveyorError(f"{target} did not answer with JSON: is {self.url} a Prometheus server?") from None
+            raise ConveyorError(
+                f"{target} did not answer with JSON: is {self.shown_url} a Prometheus server?"
+            ) from None
         if not isinstance(payload, dict) or payload.get("status") != "success":
             error = payload.get("error") if isinstance(payload, dict) else None
             raise ConveyorError(f"Prometheus query failed: {error or 'unexpected answer'}")

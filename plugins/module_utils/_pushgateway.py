@@ -12,14 +12,12 @@ metrics of the same names).
 from __future__ import annotations
 
 import base64
-import contextlib
 import math
 import re
 from urllib.parse import quote
 
-from ansible.module_utils.urls import open_url
-
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
+from ansible_collections.conveyor.cicd.plugins.module_utils._http import Response, Unreachable, request
 from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import split_userinfo
 from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url
 
@@ -132,44 +130,39 @@ def push(
         raise ConfigurationError(f"method must be put or post, got {method!r}")
     target = group_url(url, job, grouping, url_option)
     body = render(metrics)
-    clean, authorization = split_userinfo(target)
+    clean = split_userinfo(target)[0]
     result = {"changed": False, "pushed": False, "url": clean, "body": body, "status": None}
     if check_mode:
         return result
-    headers = {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
-    if authorization and not username:
-        headers["Authorization"] = authorization
     try:
-        response = open_url(
-            clean,
-            data=body.encode("utf-8"),
+        response = request(
+            target,
             method=method.upper(),
-            headers=headers,
+            data=body.encode("utf-8"),
+            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
             timeout=timeout,
             validate_certs=validate_certs,
-            url_username=username,
-            url_password=password,
-            force_basic_auth=bool(username),
-            http_agent="conveyor.cicd-metrics-push",
+            username=username,
+            password=password,
+            agent="conveyor.cicd-metrics-push",
         )
-        status = response.status
-    except Exception as exc:  # HTTPError, URLError, timeouts and TLS errors all end here
-        raise _explain(exc, clean) from None
-    result.update(pushed=True, status=status)
+    except Unreachable as exc:
+        raise ConveyorError(
+            f"cannot reach the Pushgateway at {clean}: {exc.reason} (check url and that it runs)"
+        ) from None
+    if not response.ok:
+        raise _explain(response)
+    result.update(pushed=True, status=response.status)
     return result
 
 
-def _explain(exc: Exception, target: str) -> ConveyorError:
-    code = getattr(exc, "code", None)
-    if code is None:
-        reason = getattr(exc, "reason", None) or exc
-        return ConveyorError(f"cannot reach the Pushgateway at {target}: {reason} (check url and that it runs)")
-    text = ""
-    with contextlib.suppress(Exception):  # an unreadable error body leaves only the status code
-        text = (exc.read() or b"").decode("utf-8", "replace").strip().splitlines()[0]
+def _explain(response: Response) -> ConveyorError:
+    """One line for an answer that is not 2xx."""
+    code, target = response.status, response.url
     if code in (401, 403):
         return ConfigurationError(
             f"the Pushgateway at {target} refused access (HTTP {code}): check url_username/url_password", status=code
         )
+    text = response.first_line()
     detail = f": {text}" if text else ""
     return ConveyorError(f"the Pushgateway at {target} answered HTTP {code}{detail}", status=code)
