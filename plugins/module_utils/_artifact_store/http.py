@@ -21,6 +21,13 @@
   same dead lock at the same moment could both take it (the manifest's conditional write remains). A lock
   collection without an owner record (its writer died between MKCOL and writing the record) is dated from
   when another writer first found it so (a ``seen`` record inside it), and expires ``stale_age`` after that.
+
+This backend talks ``http.client`` directly instead of the collection's small-request client
+(``_http.request``, built on ansible-core's ``open_url``): uploads stream a file of any size from a
+reader with a known ``Content-Length`` and downloads stream into a hashing writer, where ``open_url``
+would take the body as one value and ``_http`` keeps only a bounded body; it sends ``MKCOL`` and
+conditional ``PUT`` (``If-None-Match: *``) and reads their 201/405/412 answers as outcomes, and
+restarts an interrupted transfer with its own retries and backoff.
 """
 
 from __future__ import annotations
