@@ -6,11 +6,9 @@ a temporary directory, on a free port, with 1s scrape and evaluation intervals s
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import sys
 import time
@@ -218,24 +216,3 @@ def push_metric(pushgateway_url: str, job: str, text: str) -> int:
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         return response.status
-
-
-def stop_pid_file(path: Path, timeout: float = 15.0) -> None:
-    """Stop a process started by the monitoring role's command manager, from its pid file."""
-    try:
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._archive import pack
 
+from .kill import stop_pid_file
 from .paths import ROOT
 
 SAMPLE_APP = ROOT / "examples" / "sample_app"
@@ -96,14 +97,7 @@ def get_json(url: str, timeout: float = 2.0) -> tuple[int, dict | None]:
 
 def stop_app(root: Path) -> None:
     """Stop the sample app started under ``root`` (pid file in shared/run), if it runs."""
-    pid_file = Path(root) / "shared" / "run" / "app.pid"
-    with contextlib.suppress(OSError, ValueError):
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, signal.SIGTERM)
-        for _round in range(100):
-            os.kill(pid, 0)
-            time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
+    stop_pid_file(Path(root) / "shared" / "run" / "app.pid", timeout=5.0)
 
 
 def read_state(root: Path) -> dict:

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
+from tests.support.kill import stop_pid_file
 from tests.support.paths import require_binary
 from tests.support.playbook import run_playbook, run_tasks
 from tests.support.prometheus import (
@@ -16,7 +17,6 @@ from tests.support.prometheus import (
     generate_traffic,
     http_get,
     start_sample_app,
-    stop_pid_file,
     wait_until,
 )
 from tests.support.servers import free_port
