@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import socket
 import time
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_bytes
+from ansible_collections.conveyor.cicd.plugins.module_utils._diff import add_diff, compare, view
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import find_binary, spawn
+from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import MASK, is_secret_key, mask_text
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import pid_alive, read_pid, stop_pid
 
 STATES = ("started", "stopped", "restarted", "reloaded")
@@ -71,42 +74,76 @@ def _check(spec: dict) -> dict:
     return spec
 
 
-def manage_processes(processes: list[dict], *, state: str, timeout: float, check_mode: bool) -> dict:
+def shown_argv(argv) -> str:
+    """A command line for a diff: shell-quoted, with passwords and URL credentials masked, and the value after
+    an option named like a secret (``--password VALUE``, ``--token VALUE``)."""
+    shown, hide_next = [], False
+    for arg in (str(arg) for arg in argv):
+        shown.append(MASK if hide_next else arg)
+        hide_next = arg.startswith("-") and "=" not in arg and is_secret_key(arg.lstrip("-").replace("-", "_"))
+    return mask_text(shlex.join(shown))
+
+
+def _running_line(name: str, pid: int, argv: list[str] | None, note: str = "") -> str:
+    shown = shown_argv(argv) if argv is not None else "(command line unreadable)"
+    return f"{name}: running, pid {pid}{note}: {shown}"
+
+
+def manage_processes(
+    processes: list[dict], *, state: str, timeout: float, check_mode: bool, want_diff: bool = False
+) -> dict:
+    """Bring ``processes`` to ``state``. Each process is described before and after as one line (whether it
+    runs, its pid and command line); ``changed`` and the diff both come from comparing those lines."""
     if state not in STATES:
         raise ConfigurationError(f"state must be one of {', '.join(STATES)}, got {state!r}")
     specs = [_check(spec) for spec in processes]
-    results, to_start = [], []
+    results, to_start, before, after = [], [], [], []
     for spec in specs:
+        name = spec["name"]
         pid = live_pid(spec["pid_file"])
-        entry = {"name": spec["name"], "pid": pid, "running": pid is not None, "changed": False}
+        entry = {"name": name, "pid": pid, "running": pid is not None, "changed": False}
+        running_argv = command_line(pid) if pid is not None else None
+        was = _running_line(name, pid, running_argv) if pid is not None else f"{name}: not running"
+        will = was
         if state == "stopped":
-            entry["changed"] = pid is not None
             entry["msg"] = "stopped" if pid else "not running"
-            if pid is not None and not check_mode:
-                stop_pid(pid, spec["pid_file"], timeout)
-                entry.update(pid=None, running=False)
+            will = f"{name}: not running"
         elif state == "reloaded":
-            entry["changed"] = pid is not None
             entry["msg"] = "sent SIGHUP" if pid else "not running, nothing to reload"
-            if pid is not None and not check_mode:
-                os.kill(pid, signal.SIGHUP)
+            if pid is not None:
+                will = _running_line(name, pid, running_argv, ", reloaded")
         else:
-            same = pid is not None and command_line(pid) in (None, list(spec["argv"]), _resolved(spec))
+            same = pid is not None and running_argv in (None, list(spec["argv"]), _resolved(spec))
             if state == "started" and same:
                 entry["msg"] = f"already running with pid {pid}"
             else:
-                entry["changed"] = True
-                entry["msg"] = ("restarted" if pid else "started") + f" {os.path.basename(spec['argv'][0])}"
-                if not check_mode:
-                    if pid is not None:
-                        stop_pid(pid, spec["pid_file"], timeout)
-                    to_start.append((spec, entry))
+                action = "restarted" if pid else "started"
+                entry["msg"] = f"{action} {os.path.basename(spec['argv'][0])}"
+                will = f"{name}: running, {action}: {shown_argv(spec['argv'])}"
+        entry["changed"] = was != will
+        before.append(was)
+        after.append(will)
         results.append(entry)
+    comparison = compare(view(before), view(after), "processes")
+    if not check_mode:
+        for spec, entry in zip(specs, results, strict=True):
+            if not entry["changed"]:
+                continue
+            pid = entry["pid"]
+            if state == "stopped":
+                stop_pid(pid, spec["pid_file"], timeout)
+                entry.update(pid=None, running=False)
+            elif state == "reloaded":
+                os.kill(pid, signal.SIGHUP)
+            else:
+                if pid is not None:
+                    stop_pid(pid, spec["pid_file"], timeout)
+                to_start.append((spec, entry))
     started = [(spec, entry, _spawn(spec)) for spec, entry in to_start]
     for _spec, entry, proc in started:
         entry.update(pid=proc.pid, running=True)
     _wait_all(started, timeout)
-    return {"changed": any(r["changed"] for r in results), "processes": results}
+    return add_diff({"changed": comparison.changed, "processes": results}, comparison, want_diff)
 
 
 def _resolved(spec: dict) -> list[str]:

@@ -22,8 +22,10 @@ attributes:
     description: Reads the pid files and command lines and reports exactly which processes would be started,
       restarted, reloaded or stopped.
   diff_mode:
-    support: none
-    description: The C(processes) list in the result shows what changes.
+    support: full
+    description: Shows each process before and after the run (in check mode, as the run would leave it) as one
+      line, whether it runs, its pid and its command line, and whether it is started, restarted, reloaded or
+      stopped. Passwords and URL credentials in command lines are masked.
 options:
   processes:
     description: The servers, in order.
@@ -95,6 +97,17 @@ processes:
   type: list
   elements: dict
   sample: [{name: prometheus, pid: 4242, running: true, changed: true, msg: started prometheus}]
+diff:
+  description:
+    - With C(--diff), when something changes, one line per process before and after the run, under the headers
+      C(processes (before)) and C(processes (after)).
+  returned: changed, in diff mode
+  type: dict
+  sample:
+    before_header: processes (before)
+    after_header: processes (after)
+    before: "prometheus: not running\n"
+    after: "prometheus: running, started: prometheus --config.file=/srv/monitoring/prometheus.yml\n"
 log_file:
   description: The log of the process that failed.
   returned: failure
@@ -115,7 +128,11 @@ def run(module):
     else:
         params = dict(params, processes=[dict(spec, argv=spec["argv"] or ["-"]) for spec in params["processes"]])
     return manage_processes(
-        params["processes"], state=params["state"], timeout=params["timeout"], check_mode=module.check_mode
+        params["processes"],
+        state=params["state"],
+        timeout=params["timeout"],
+        check_mode=module.check_mode,
+        want_diff=module._diff,
     )
 
 
