@@ -26,6 +26,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store impo
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._artifact_store._base import LOCK_SUFFIX
 from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_bytes
+from ansible_collections.conveyor.cicd.plugins.module_utils._diff import Comparison, add_diff, compare, view
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_bytes, sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._semver import Version
@@ -253,19 +254,28 @@ def _local_release(manifest_path, name, version, files):
 
 
 def upload(
-    store: ArtifactStore, manifest=None, name=None, version=None, files=None, force=False, check_mode=False
+    store: ArtifactStore,
+    manifest=None,
+    name=None,
+    version=None,
+    files=None,
+    force=False,
+    check_mode=False,
+    want_diff=False,
 ) -> dict:
+    """Publish one release. ``changed`` and the diff come from one comparison of the version's files before and
+    after (sha256 and size, or absent), the leftovers removed and the manifest."""
     local_manifest, data, local = _local_release(manifest, name, version, files)
     name, version = local_manifest["name"], local_manifest["version"]
     cleaned = store.clean_stale(f"{name}/{version}", check_mode=check_mode)
     # a first look without the lock: a rerun that changes nothing (or must fail) never waits for one
     plan = _plan_upload(store, local_manifest, data, local, force)
     if check_mode or plan["done"]:
-        return _upload_result(store, plan, cleaned)
+        return _upload_result(store, plan, cleaned, want_diff)
     with version_lock(store, name, version, local_manifest, "publish a new version", wait=force):
         plan = _plan_upload(store, local_manifest, data, local, force)  # again: another run may have finished
         if plan["done"]:
-            return _upload_result(store, plan, cleaned)
+            return _upload_result(store, plan, cleaned, want_diff)
         if plan["replaced"]:
             store.delete(manifest_key(name, version))  # invisible while it is being replaced
         for key in plan["stale"]:
@@ -276,17 +286,22 @@ def upload(
             store.put_bytes(manifest_key(name, version), plan["data"])
         else:
             commit_manifest(store, name, version, plan["data"], local_manifest, "publish a new version")
-    return _upload_result(store, plan, cleaned)
+    return _upload_result(store, plan, cleaned, want_diff)
 
 
 def _plan_upload(store, local_manifest, data, local, force) -> dict:
-    """What an upload has to do now: the files to send, the leftovers to delete, or nothing (``done``)."""
+    """What an upload has to do now: the files to send, the leftovers to delete, or nothing (``done``).
+
+    ``found`` holds what the repository has of each file of the release (ObjectInfo or None), and
+    ``remote_data`` the manifest stored now: the "before" of the diff."""
     name, version = local_manifest["name"], local_manifest["version"]
     remote, remote_data = read_manifest(store, name, version)
     plan = dict(manifest=local_manifest, data=data, local=local, stale=[], replaced=False, repair=False, done=False)
+    plan["remote_data"] = remote_data
     if remote is not None:
         if identity(remote) == identity(local_manifest):
-            missing = [item["name"] for dummy, item in local if not _present(store, name, version, item)]
+            plan["found"] = {item["name"]: store.head(object_key(name, version, item["name"])) for _p, item in local}
+            missing = [item["name"] for dummy, item in local if not _matches(plan["found"][item["name"]], item)]
             # repair damaged files, keep the first published record
             plan.update(manifest=remote, data=remote_data, local=[(p, i) for p, i in local if i["name"] in missing])
             plan.update(repair=True, done=not missing)
@@ -295,7 +310,12 @@ def _plan_upload(store, local_manifest, data, local, force) -> dict:
             raise immutable(store, name, version, remote, "publish a new version")
         plan["replaced"] = True
     wanted = {item["name"] for dummy, item in local} | {manifest_file(name, version)}
-    plan["stale"] = [k for k in store.list(f"{name}/{version}") if k.rsplit("/", 1)[-1] not in wanted]
+    listed = store.list(f"{name}/{version}")
+    plan["stale"] = [k for k in listed if k.rsplit("/", 1)[-1] not in wanted]
+    plan["found"] = {
+        item["name"]: store.head(key) if key in listed else None
+        for key, item in ((object_key(name, version, item["name"]), item) for dummy, item in local)
+    }
     return plan
 
 
@@ -357,17 +377,55 @@ def commit_manifest(store, name, version, data, manifest, advice) -> bool:
     raise immutable(store, name, version, existing, advice)
 
 
-def _present(store, name, version, item) -> bool:
-    info = store.head(object_key(name, version, item["name"]))
+def _matches(info, item) -> bool:
     return info is not None and info.size == int(item["size"]) and info.sha256 == item["sha256"]
 
 
-def _upload_result(store, plan, cleaned) -> dict:
+# --- diffs ------------------------------------------------------------------------------------
+def _stored(sha256: str | None, size: int) -> str:
+    return f"sha256 {sha256 or 'unknown'}, {size} bytes"
+
+
+def _file_line(filename: str, state: str | None) -> str:
+    return f"{filename}: {state or 'absent'}"
+
+
+def _info_state(info) -> str | None:
+    return None if info is None else _stored(info.sha256, info.size)
+
+
+def _data_state(data: bytes | None) -> str | None:
+    return None if data is None else _stored(sha256_bytes(data), len(data))
+
+
+def version_comparison(store, name, version, files, removed=(), cleaned=()) -> Comparison:
+    """The files of one version before and after a run, compared once.
+
+    ``files`` is ``[(file name, state before, state after)]`` (a state is ``sha256 ..., N bytes`` or None for
+    absent); ``removed`` lists the version's keys the run deletes, ``cleaned`` what interrupted runs left."""
+    prefix = f"{name}/{version}/"
+    before = [_file_line(filename, was) for filename, was, _will in files]
+    before += [f"{key.removeprefix(prefix)}: present" for key in removed]
+    before += [f"{key}: left by an interrupted run" for key in cleaned]
+    after = [_file_line(filename, will) for filename, _was, will in files]
+    return compare(view(before), view(after), store.url_for(f"{name}/{version}"))
+
+
+def _upload_result(store, plan, cleaned, want_diff=False) -> dict:
     manifest = plan["manifest"]
     name, version = manifest["name"], manifest["version"]
     uploaded = [item["name"] for dummy, item in plan["local"]] if not plan["done"] else []
-    return dict(
-        changed=bool(uploaded) or not plan["repair"] or bool(cleaned),
+    sent = {item["name"]: item for dummy, item in plan["local"]} if not plan["done"] else {}
+    files = []
+    for item in manifest["artifacts"]:
+        was = _info_state(plan["found"].get(item["name"]))
+        will = _stored(item["sha256"], int(item["size"])) if item["name"] in sent else was
+        files.append((item["name"], was, will))
+    was = _data_state(plan["remote_data"])
+    files.append((manifest_file(name, version), was, was if plan["repair"] else _data_state(plan["data"])))
+    comparison = version_comparison(store, name, version, files, plan["stale"], cleaned)
+    result = dict(
+        changed=comparison.changed,
         name=name,
         version=version,
         repository=store.url,
@@ -378,6 +436,7 @@ def _upload_result(store, plan, cleaned) -> dict:
         manifest=parse_manifest(plan["data"], manifest_key(name, version)) if not plan["done"] else manifest,
         manifest_url=store.url_for(manifest_key(name, version)),
     )
+    return add_diff(result, comparison, want_diff)
 
 
 # --- fetch ------------------------------------------------------------------------------------
@@ -440,18 +499,20 @@ def fetch(
 
 
 # --- promote ----------------------------------------------------------------------------------
-def promote(source: ArtifactStore, dest: ArtifactStore, name, version, check_mode=False) -> dict:
+def promote(source: ArtifactStore, dest: ArtifactStore, name, version, check_mode=False, want_diff=False) -> dict:
+    """Copy one complete version into ``dest``. ``changed`` and the diff come from one comparison of the
+    version's files in ``dest`` before and after."""
     check_name(name, "name")
     version = resolve_version(source, name, version)
     manifest, data = read_manifest(source, name, version)
     if manifest is None:
         raise ReleaseError(f"{name} {version} is not a complete version in {source.url}; upload it there first")
     cleaned = dest.clean_stale(f"{name}/{version}", check_mode=check_mode)
-    plan = _plan_promote(dest, manifest)
+    plan = _plan_promote(dest, manifest, data)
     if check_mode or not plan["changed"]:
-        return _promote_result(source, dest, manifest, plan, [], cleaned)
+        return _promote_result(source, dest, manifest, plan, [], cleaned, want_diff)
     with version_lock(dest, name, version, manifest, "promote a new version"):
-        plan = _plan_promote(dest, manifest)  # again: another run may have finished meanwhile
+        plan = _plan_promote(dest, manifest, data)  # again: another run may have finished meanwhile
         server_side = []
         for item in plan["copy"]:
             key = object_key(name, version, item["name"])
@@ -463,22 +524,40 @@ def promote(source: ArtifactStore, dest: ArtifactStore, name, version, check_mod
                 commit_manifest(dest, name, version, data, manifest, "promote a new version")
             else:
                 dest.put_bytes(manifest_key(name, version), data)
-    return _promote_result(source, dest, manifest, plan, server_side, cleaned)
+    return _promote_result(source, dest, manifest, plan, server_side, cleaned, want_diff)
 
 
-def _plan_promote(dest, manifest) -> dict:
+def _plan_promote(dest, manifest, data: bytes) -> dict:
     name, version = manifest["name"], manifest["version"]
-    existing = read_manifest(dest, name, version)[0]
+    existing, existing_data = read_manifest(dest, name, version)
     if existing is not None and identity(existing) != identity(manifest):
         raise immutable(dest, name, version, existing, "promote a new version")
-    copy = [item for item in manifest["artifacts"] if not _present(dest, name, version, item)]
-    return dict(existing=existing, copy=copy, changed=bool(copy) or existing is None)
-
-
-def _promote_result(source, dest, manifest, plan, server_side, cleaned) -> dict:
-    name, version = manifest["name"], manifest["version"]
+    found = {item["name"]: dest.head(object_key(name, version, item["name"])) for item in manifest["artifacts"]}
+    copy = [item for item in manifest["artifacts"] if not _matches(found[item["name"]], item)]
     return dict(
-        changed=plan["changed"] or bool(cleaned),
+        existing=existing,
+        existing_data=existing_data,
+        data=data,
+        found=found,
+        copy=copy,
+        changed=bool(copy) or existing is None,
+    )
+
+
+def _promote_result(source, dest, manifest, plan, server_side, cleaned, want_diff=False) -> dict:
+    name, version = manifest["name"], manifest["version"]
+    copied = {item["name"] for item in plan["copy"]}
+    files = []
+    for item in manifest["artifacts"]:
+        was = _info_state(plan["found"][item["name"]])
+        files.append((item["name"], was, _stored(item["sha256"], int(item["size"])) if item["name"] in copied else was))
+    was = _data_state(plan["existing_data"])
+    # the source's manifest is written whenever anything is copied or the destination has none
+    will = _data_state(plan["data"]) if plan["changed"] else was
+    files.append((manifest_file(name, version), was, will))
+    comparison = version_comparison(dest, name, version, files, cleaned=cleaned)
+    result = dict(
+        changed=comparison.changed,
         name=name,
         version=version,
         source=source.url,
@@ -490,6 +569,7 @@ def _promote_result(source, dest, manifest, plan, server_side, cleaned) -> dict:
         manifest=manifest,
         manifest_url=dest.url_for(manifest_key(name, version)),
     )
+    return add_diff(result, comparison, want_diff)
 
 
 # --- prune ------------------------------------------------------------------------------------
@@ -497,7 +577,11 @@ def _protected(protect, name, version) -> bool:
     return version in protect or f"{name}@{version}" in protect
 
 
-def prune(store: ArtifactStore, keep: int, name=None, keep_prereleases=None, protect=(), check_mode=False) -> dict:
+def prune(
+    store: ArtifactStore, keep: int, name=None, keep_prereleases=None, protect=(), check_mode=False, want_diff=False
+) -> dict:
+    """Delete all but the newest ``keep`` versions of each name. ``changed`` and the diff come from one comparison
+    of the complete versions (and the leftovers of interrupted runs) before and after."""
     if keep < 0 or (keep_prereleases is not None and keep_prereleases < 0):
         raise ConfigurationError("keep and keep_prereleases must be 0 or more")
     if name:
@@ -505,6 +589,7 @@ def prune(store: ArtifactStore, keep: int, name=None, keep_prereleases=None, pro
     protect = set(protect or ())
     cleaned = store.clean_stale(name or "", check_mode=check_mode)
     deleted, kept, unsorted, incomplete = [], [], [], []
+    before, after = [], []
     for found_name, versions in scan(store, name).items():
         incomplete += [dict(name=found_name, version=v) for v in versions["incomplete"]]
         ordered = [v for v in versions["complete"] if version_key(v)]
@@ -516,15 +601,23 @@ def prune(store: ArtifactStore, keep: int, name=None, keep_prereleases=None, pro
                 ([v for v in ordered if not is_prerelease(v)], keep),
                 ([v for v in ordered if is_prerelease(v)], keep_prereleases),
             ]
+        doomed = set()
         for group, count in ranked:
             for index, version in enumerate(group):
                 entry = dict(name=found_name, version=version)
-                (kept if index < count or _protected(protect, found_name, version) else deleted).append(entry)
+                keep_it = index < count or _protected(protect, found_name, version)
+                (kept if keep_it else deleted).append(entry)
+                if not keep_it:
+                    doomed.add(version)
+        before += [f"{found_name} {version}" for version in versions["complete"]]
+        after += [f"{found_name} {version}" for version in versions["complete"] if version not in doomed]
+    before += [f"{key}: left by an interrupted run" for key in cleaned]
+    comparison = compare(view(before), view(after), store.url)
     if not check_mode:
         for entry in deleted:
             delete_version(store, entry["name"], entry["version"])
-    return dict(
-        changed=bool(deleted) or bool(cleaned),
+    result = dict(
+        changed=comparison.changed,
         repository=store.url,
         deleted=deleted,
         cleaned=cleaned,
@@ -532,6 +625,7 @@ def prune(store: ArtifactStore, keep: int, name=None, keep_prereleases=None, pro
         unsorted=unsorted,
         incomplete=incomplete,
     )
+    return add_diff(result, comparison, want_diff)
 
 
 def delete_version(store: ArtifactStore, name: str, version: str) -> None:

@@ -24,8 +24,9 @@ attributes:
     support: full
     description: Reports exactly which files would be copied.
   diff_mode:
-    support: none
-    description: Returns no diff; the lists of files and versions in the result show what changes.
+    support: full
+    description: Shows the files of the version in O(dest_repository) before and after the run (in check mode, as
+      the run would leave them); each artifact and the manifest as C(absent) or its sha256 and size.
 options:
   name:
     description: Release name.
@@ -63,6 +64,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+diff:
+  description:
+    - With C(--diff), when something changes, the version's files in O(dest_repository) before and after the run,
+      one line each, under the headers C(<version URL> (before)) and C(<version URL> (after)).
+  returned: changed, in diff mode
+  type: dict
+  sample:
+    before_header: s3://releases/app/1.4.0 (before)
+    after_header: s3://releases/app/1.4.0 (after)
+    before: "app-1.4.0.tar.gz: absent\napp-1.4.0.manifest.json: absent\n"
+    after: "app-1.4.0.tar.gz: sha256 9f86d081884c7d65..., 5120 bytes\napp-1.4.0.manifest.json: sha256 2c26b46b68ffc68f..., 812 bytes\n"
 version:
   description: The version promoted.
   returned: success
@@ -117,6 +129,7 @@ def run(module):
         params["name"],
         params["version"],
         check_mode=module.check_mode,
+        want_diff=module._diff,
     )
 
 

@@ -21,8 +21,9 @@ attributes:
     support: full
     description: Lists exactly the versions that would be deleted, and deletes nothing.
   diff_mode:
-    support: none
-    description: Returns no diff; the lists of files and versions in the result show what changes.
+    support: full
+    description: Shows the complete versions (C(<name> <version>)) before and after the run (in check mode, as the
+      run would leave them), and the leftovers of interrupted runs it removes.
 options:
   name:
     description: Only this release name (default every name in the repository).
@@ -57,6 +58,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+diff:
+  description:
+    - With C(--diff), when something changes, the complete versions before and after the run, one C(<name> <version>)
+      per line, under the headers C(<repository> (before)) and C(<repository> (after)).
+  returned: changed, in diff mode
+  type: dict
+  sample:
+    before_header: s3://artifacts/staging (before)
+    after_header: s3://artifacts/staging (after)
+    before: "app 1.2.0\napp 1.1.0\napp 1.0.0\n"
+    after: "app 1.2.0\napp 1.1.0\n"
 deleted:
   description: Versions deleted (in check mode, that would be deleted), each with name and version.
   returned: success
@@ -101,6 +113,7 @@ def run(module):
         keep_prereleases=params["keep_prereleases"],
         protect=params["protect"],
         check_mode=module.check_mode,
+        want_diff=module._diff,
     )
 
 

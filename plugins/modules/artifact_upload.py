@@ -24,8 +24,10 @@ attributes:
     support: full
     description: Reads the repository and reports exactly which files would be uploaded.
   diff_mode:
-    support: none
-    description: Returns no diff; the lists of files and versions in the result show what changes.
+    support: full
+    description: Shows the files of the version in the repository before and after the run (in check mode, as the
+      run would leave them); each artifact and the manifest as C(absent) or its sha256 and size, and the leftovers
+      the run removes.
 options:
   manifest:
     description:
@@ -76,6 +78,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+diff:
+  description:
+    - With C(--diff), when something changes, the version's files before and after the run, one line each, under
+      the headers C(<version URL> (before)) and C(<version URL> (after)).
+  returned: changed, in diff mode
+  type: dict
+  sample:
+    before_header: https://nexus.example.com/repository/raw-releases/app/1.4.0 (before)
+    after_header: https://nexus.example.com/repository/raw-releases/app/1.4.0 (after)
+    before: "app-1.4.0.tar.gz: absent\napp-1.4.0.manifest.json: absent\n"
+    after: "app-1.4.0.tar.gz: sha256 9f86d081884c7d65..., 5120 bytes\napp-1.4.0.manifest.json: sha256 2c26b46b68ffc68f..., 812 bytes\n"
 name:
   description: Release name.
   returned: success
@@ -138,6 +151,7 @@ def run(module):
         files=params["files"],
         force=params["force"],
         check_mode=module.check_mode,
+        want_diff=module._diff,
     )
 
 
