@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -132,3 +133,31 @@ def test_feedback_playbook_reports_the_runs_the_callback_recorded(tmp_path):
     assert ">running</span>" in page
     assert "Stage durations of the last run" in page
     assert '<rect class="segment"' in page
+
+
+def test_feedback_names_the_release_of_the_record_and_conveyor_release_wins(tmp_path):
+    state = tmp_path / "state"
+    (state / "release").mkdir(parents=True)
+    manifest = {
+        "schema": 1,
+        "name": "conveyor-sample-app",
+        "version": "2.0.0",
+        "git": {"commit": "0123456789abcdef0123456789abcdef01234567", "commit_time": 1714564800},
+        "artifacts": [],
+    }
+    (state / "release" / "current.manifest.json").write_text(json.dumps(manifest))
+    env = {"ANSIBLE_CALLBACKS_ENABLED": "conveyor.cicd.pipeline_events"}
+    extra = {"conveyor_state_dir": str(state)}
+    recorded = run_playbook(ROOT / "playbooks" / "feedback.yml", extra_vars=extra, env=env, callback="default")
+    assert recorded.rc == 0, recorded.output
+    assert "Release: conveyor-sample-app 2.0.0 (commit 0123456789ab)" in recorded.stdout
+    # as an AWX workflow node receives it from the publish job
+    given = {"name": "conveyor-sample-app", "version": "3.0.0", "manifest": dict(manifest, version="3.0.0", git=None)}
+    run = run_playbook(
+        ROOT / "playbooks" / "feedback.yml",
+        extra_vars={**extra, "conveyor_release": given},
+        env=env,
+        callback="default",
+    )
+    assert run.rc == 0, run.output
+    assert "Release: conveyor-sample-app 3.0.0" in run.stdout and "2.0.0" not in run.stdout
