@@ -100,3 +100,19 @@ def test_neither_run_prints_a_warning_a_deprecation_or_a_traceback(pipeline_runs
             (task["_task"], task["warnings"]) for host in run.stats for task in run.tasks(host) if task.get("warnings")
         ]
         assert warned == []
+
+
+def test_later_stages_take_the_release_from_the_record_the_publish_stage_wrote(pipeline_runs):
+    base, first, second = pipeline_runs
+    record = json.loads((base / "state" / "release" / "current.manifest.json").read_text())
+    stored = base / "state" / "artifacts" / "staging" / "conveyor-sample-app" / "0.1.0-dev"
+    assert record == json.loads((stored / "conveyor-sample-app-0.1.0-dev.manifest.json").read_text())
+    for run in (first, second):
+        for host in ("app1", "app2", "app3"):
+            assert run.result("Roll out the release", host=host)["conveyor_deploy"]["version"] == "0.1.0-dev"
+        migrated = run.result("Publish the migration result")["ansible_facts"]["db_migrate_result"]
+        assert migrated["release"] == {"name": "conveyor-sample-app", "version": "0.1.0-dev", "commit": None}
+        feedback = [t for t in run.tasks() if "feedback_result" in t.get("ansible_facts", {})]
+        assert feedback[-1]["ansible_facts"]["feedback_result"]["release"]["version"] == "0.1.0-dev"
+        pushed = [t for t in run.tasks() if t["_task"].endswith("Push the pipeline metrics to the Pushgateway")]
+        assert all('version="0.1.0-dev"' in t["body"] for t in pushed if "body" in t), pushed
