@@ -12,7 +12,11 @@ from ansible_collections.conveyor.cicd.plugins.module_utils import _process
 from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_copy, existing_mode
 from ansible_collections.conveyor.cicd.plugins.module_utils._cache import TreeCache, cache_key, inputs_digest
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import file_record, sha256_file
-from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
+    CommandError,
+    ConfigurationError,
+    ConveyorError,
+)
 from ansible_collections.conveyor.cicd.plugins.module_utils._files import select_files
 
 
@@ -62,7 +66,44 @@ def _restore(cache: TreeCache, key: str, chdir: str, outputs: list[dict]) -> lis
     return restored
 
 
-def run_build(
+def build_stage(result: dict, failed: bool = False) -> dict:
+    """The CI stage record of a build result (or of a failure's details): result, duration, outputs in one line."""
+    outputs = result.get("outputs") or []
+    details = f"{len(outputs)} outputs, {sum(o['size'] for o in outputs) // 1024} KiB"
+    if result.get("failed_step") is not None:
+        details += f" - failed step: {result['failed_step']}"
+    return {
+        "stage": "build",
+        "result": "failed" if failed else ("cached" if result.get("cache") == "hit" else "ok"),
+        "duration": float(result.get("duration") or 0),
+        "details": details,
+    }
+
+
+def _with_records(result: dict, chdir: str, failed: bool = False) -> dict:
+    """What the next stages read: the CI ``stage``, the manifest's build ``summary`` and the ``output_paths``.
+
+    A failed build produced nothing to ship: its summary has no cache key and no outputs."""
+    outputs = [] if failed else result.get("outputs") or []
+    return dict(
+        result,
+        stage=build_stage(result, failed),
+        summary={"cache_key": None if failed else result.get("cache_key"), "outputs": outputs},
+        output_paths=[os.path.join(chdir, o["path"]) for o in outputs],
+    )
+
+
+def run_build(chdir: str, *args, **kwargs) -> dict:
+    """``build(chdir, *args, **kwargs)`` with the records of ``_with_records``, on success and in a failure's details."""
+    try:
+        result = build(chdir, *args, **kwargs)
+    except ConveyorError as exc:
+        exc.details = _with_records(exc.details, chdir, failed=True)
+        raise
+    return _with_records(result, chdir)
+
+
+def build(
     chdir: str,
     steps,
     env: dict | None = None,

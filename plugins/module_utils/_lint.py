@@ -23,6 +23,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._digest import files
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     CommandError,
     ConfigurationError,
+    ConveyorError,
     MissingDependencyError,
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._files import copy_tree, select_files, snapshot, walk_files
@@ -450,7 +451,31 @@ def _lint_tree(root: str, tools: list[Tool], fix: bool, timeout: float | None):
     return findings, durations
 
 
-def run_lint(
+def lint_stage(result: dict, failed: bool = False) -> dict:
+    """The CI stage record of a lint result (or of a failure's details): result, duration, counts in one line."""
+    summary = result.get("summary") or {}
+    by_severity = summary.get("by_severity") or {}
+    return {
+        "stage": "lint",
+        "result": "failed" if failed else ("cached" if result.get("cache") == "hit" else "ok"),
+        "duration": float(result.get("duration") or 0),
+        "details": f"{by_severity.get('error', 0)} errors, {by_severity.get('warning', 0)} warnings "
+        f"({len(summary.get('by_tool') or {})} tools)",
+    }
+
+
+def run_lint(*args, **kwargs) -> dict:
+    """``lint_tree(*args, **kwargs)``, whose result, and a failure's details, carry the CI ``stage`` record."""
+    try:
+        result = lint_tree(*args, **kwargs)
+    except ConveyorError as exc:
+        exc.details["stage"] = lint_stage(exc.details, failed=True)
+        raise
+    result["stage"] = lint_stage(result)
+    return result
+
+
+def lint_tree(
     path: str,
     tools,
     fix: bool = False,

@@ -21,10 +21,15 @@ from ansible_collections.conveyor.cicd.plugins.module_utils import _process
 from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_copy
 from ansible_collections.conveyor.cicd.plugins.module_utils._cache import ResultCache, cache_key, inputs_digest
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_file
-from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
+    CommandError,
+    ConfigurationError,
+    ConveyorError,
+)
 from ansible_collections.conveyor.cicd.plugins.module_utils._junit import JUnitError, parse_files, write_merged
 
 PLACEHOLDER = "{junit_xml}"
+NAME_PLACEHOLDER = "{name}"
 LISTED_FAILURES = 20
 COUNTS = ("tests", "passed", "failed", "errors", "skipped")
 RESULT_FROM = ("junit", "exit_code")
@@ -83,7 +88,44 @@ def _write_report_if_changed(src: str, report: str) -> bool:
     return True
 
 
-def run_suite(
+def suite_stage(name: str, result: dict, failed: bool = False) -> dict:
+    """The CI stage record of one suite's result (or of a failure's details): result, duration, counts in one line."""
+    counts = result.get("summary") or {}
+    bad = counts.get("failed", 0) + counts.get("errors", 0)
+    failed = failed or "error" in result  # a suite of a suites run that failed carries its error
+    return {
+        "stage": f"test:{name}",
+        "result": "failed" if failed else ("cached" if result.get("cache") == "hit" else "passed"),
+        "duration": float(result.get("duration") or 0),
+        "details": f"{counts.get('passed', 0)}/{counts.get('tests', 0)} passed, {bad} failed, "
+        f"{counts.get('skipped', 0)} skipped",
+    }
+
+
+def suite_counts(results: list[dict]) -> dict:
+    """Suite name -> its counts without the duration (what the release manifest keeps), for the suites with counts."""
+    return {
+        str(r["name"]): {k: v for k, v in r["summary"].items() if k != "duration"}
+        for r in results
+        if isinstance(r.get("summary"), dict)
+    }
+
+
+def run_suite(name: str, *args, **kwargs) -> dict:
+    """``suite_result(name, *args, **kwargs)``, whose result, and a failure's details, carry the CI ``stage`` record
+    and the ``counts`` of the suite."""
+    try:
+        result = suite_result(name, *args, **kwargs)
+    except ConveyorError as exc:
+        exc.details["stage"] = suite_stage(name, exc.details, failed=True)
+        exc.details["counts"] = suite_counts([dict(exc.details, name=name)])
+        raise
+    result["stage"] = suite_stage(name, result)
+    result["counts"] = suite_counts([dict(result, name=name)])
+    return result
+
+
+def suite_result(
     name: str,
     command,
     chdir: str,
@@ -265,6 +307,8 @@ SUITE_KEYS = {
 def run_suites(
     suites,
     chdir: str,
+    report: str | None = None,
+    log_file: str | None = None,
     env: dict | None = None,
     timeout: float | None = None,
     fail_on_failure: bool = True,
@@ -275,10 +319,14 @@ def run_suites(
     check_mode: bool = False,
     result_from: str = "junit",
 ) -> dict:
-    """Run several suites at the same time, each as run_suite would, and sum them up.
+    """Run several suites at the same time, each as suite_result does, and sum them up.
 
     Every suite runs to its end even when another fails; the failure message then names each failing
-    suite. Suite entries override the shared chdir, env (merged), timeout, inputs and allow_empty."""
+    suite. Suite entries override the shared chdir, env (merged), timeout, inputs and allow_empty; the shared
+    report and log_file are paths with ``{name}``, replaced by each suite's name.
+
+    The result, and a failure's details once the suites ran, carry one CI stage record per suite (``stages``)
+    and the counts of each suite (``counts``)."""
     if not isinstance(suites, list) or not suites:
         raise ConfigurationError("suites must be a non-empty list of {name, command} dicts")
     names = []
@@ -293,6 +341,12 @@ def run_suites(
         names.append(str(suite["name"]))
     if len(set(names)) != len(names):
         raise ConfigurationError(f"suite names must be unique, got {names}")
+    for option, template in (("report", report), ("log_file", log_file)):
+        if template and NAME_PLACEHOLDER not in template:
+            raise ConfigurationError(
+                f"with suites, a shared {option} must contain '{NAME_PLACEHOLDER}' (each suite writes its own file), "
+                f"got {template!r}; or give {option} inside each suite"
+            )
     workers = max(1, min(len(suites), max_parallel or os.cpu_count() or 1))
 
     def own(suite: dict, key: str, shared):
@@ -300,19 +354,26 @@ def run_suites(
         value = suite.get(key)
         return shared if value is None else value
 
+    def shared_path(suite: dict, key: str, template: str | None):
+        """The suite's own path, else the shared one with the suite's name in it."""
+        return suite.get(key) or (template.replace(NAME_PLACEHOLDER, str(suite["name"])) if template else None)
+
+    # suite name -> its error that is not a failing or failed test command (bad input, a missing program)
+    input_errors = {}
+
     def one(suite: dict) -> dict:
         merged_env = dict(env or {})
         merged_env.update(suite.get("env") or {})
         try:
-            return run_suite(
+            return suite_result(
                 name=str(suite["name"]),
                 command=suite["command"],
                 chdir=suite.get("chdir") or chdir,
-                report=suite.get("report"),
+                report=shared_path(suite, "report", report),
                 junit_files=suite.get("junit_files"),
                 env=merged_env,
                 timeout=own(suite, "timeout", timeout),
-                log_file=suite.get("log_file"),
+                log_file=shared_path(suite, "log_file", log_file),
                 fail_on_failure=True,
                 allow_empty=own(suite, "allow_empty", allow_empty),
                 inputs=own(suite, "inputs", inputs),
@@ -320,9 +381,9 @@ def run_suites(
                 check_mode=check_mode,
                 result_from=own(suite, "result_from", result_from),
             )
-        except ConfigurationError:
-            raise
-        except CommandError as exc:
+        except ConveyorError as exc:
+            if not isinstance(exc, CommandError):
+                input_errors[str(suite["name"])] = exc
             failed = _shape({k: exc.details.get(k, 0) for k in COUNTS})
             failed.update({k: v for k, v in exc.details.items() if k not in COUNTS})
             failed.update(name=str(suite["name"]), error=exc.msg, changed=True)
@@ -338,7 +399,14 @@ def run_suites(
         changed=any(r.get("changed") for r in results),
         cache=caches.pop() if len(caches) == 1 else "mixed",
         failures=[dict(f, suite_name=r["name"]) for r in results for f in r.get("failures", [])],
+        stages=[suite_stage(r["name"], r) for r in results],
+        counts=suite_counts(results),
     )
+    if input_errors:
+        # fails the task whatever fail_on_failure says, with the first such error in the order of the suites
+        first = next(input_errors[r["name"]] for r in results if r["name"] in input_errors)
+        first.details = out
+        raise first
     errors = [r["error"] for r in results if r.get("error")]
     if errors and fail_on_failure:
         raise CommandError(f"{len(errors)} of {len(results)} suites failed: " + " | ".join(errors), **out)

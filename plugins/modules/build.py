@@ -138,6 +138,24 @@ log_tail:
   returned: failure
   type: list
   elements: str
+stage:
+  description:
+    - The build as one stage of a CI summary. C(result) is C(failed), C(cached) (a cache hit) or C(ok); C(duration)
+      is in seconds; C(details) counts the outputs and their size, and names the failed step.
+  returned: always
+  type: dict
+  sample: {stage: build, result: ok, duration: 1.9, details: "2 outputs, 40 KiB"}
+summary:
+  description:
+    - The build summary of a release manifest, C(cache_key) and C(outputs) (no timings). After a failure, no key and
+      no outputs.
+  returned: always
+  type: dict
+output_paths:
+  description: The paths of RV(outputs) joined to O(chdir); none after a failure.
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._build import run_build

@@ -154,6 +154,13 @@ duration:
   description: Seconds the whole task took.
   returned: success
   type: float
+stage:
+  description:
+    - The lint run as one stage of a CI summary. C(result) is C(failed), C(cached) (a cache hit) or C(ok); C(duration)
+      is in seconds; C(details) counts the errors, the warnings and the tools.
+  returned: always
+  type: dict
+  sample: {stage: lint, result: ok, duration: 0.3, details: "0 errors, 0 warnings (4 tools)"}
 """
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._lint import run_lint

@@ -93,7 +93,10 @@ options:
     elements: str
     default: []
   report:
-    description: Where the merged JUnit report is written. Defaults to C(junit-<name>.xml) in O(chdir).
+    description:
+      - Where the merged JUnit report is written. Defaults to C(junit-<name>.xml) in O(chdir).
+      - With O(suites), the report of each suite that names none, a path containing C({name}) (replaced by the suite's
+        name), for example C(reports/junit-{name}.xml).
     type: path
   env:
     description: Environment variables added for the command (free-form).
@@ -103,7 +106,9 @@ options:
     description: Seconds the command may run before it is killed.
     type: float
   log_file:
-    description: File that receives the command's whole output.
+    description:
+      - File that receives the command's whole output.
+      - With O(suites), the log of each suite that names none, a path containing C({name}) as in O(report).
     type: path
   fail_on_failure:
     description: Fail the task when a test fails or errors; the message lists the first 20 failing tests.
@@ -232,6 +237,25 @@ suites:
   returned: with O(suites)
   type: list
   elements: dict
+stage:
+  description:
+    - The suite as one stage of a CI summary. C(stage) is C(test:<name>); C(result) is C(failed), C(cached) (a result
+      cache hit) or C(passed); C(duration) is in seconds; C(details) counts the tests in one line.
+  returned: with O(command), on success and on failure
+  type: dict
+  sample: {stage: "test:unit", result: passed, duration: 0.6, details: "49/49 passed, 0 failed, 0 skipped"}
+stages:
+  description: With O(suites), one RV(stage) record per suite, in the order of O(suites).
+  returned: with O(suites), on success and on failure once the suites ran
+  type: list
+  elements: dict
+counts:
+  description:
+    - Suite name to its counts C(tests), C(passed), C(failed), C(errors), C(skipped) (RV(summary) without the
+      duration), for each suite that has them; the test summary of a release manifest.
+  returned: on success and on failure (with O(suites), once the suites ran)
+  type: dict
+  sample: {unit: {tests: 49, passed: 49, failed: 0, errors: 0, skipped: 0}}
 """
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
@@ -283,9 +307,9 @@ def run(module):
     suites, max_parallel = params.pop("suites"), params.pop("max_parallel")
     if suites is None:
         return run_suite(check_mode=module.check_mode, **params)
-    if params["report"] or params["junit_files"] or params["log_file"]:
-        raise ConfigurationError("with suites, give report, junit_files and log_file inside each suite")
-    for key in ("name", "command", "report", "junit_files", "log_file"):
+    if params["junit_files"]:
+        raise ConfigurationError("with suites, give junit_files inside each suite")
+    for key in ("name", "command", "junit_files"):
         params.pop(key)
     return run_suites(suites, max_parallel=max_parallel, check_mode=module.check_mode, **params)
 
