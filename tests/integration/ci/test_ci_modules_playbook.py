@@ -87,6 +87,8 @@ def test_lint_findings_fail_the_task_with_one_line(app, tmp_path):
     msg = one_line_failure(run, "lint")
     assert "src/sample_app/bad.py:1 [ruff F401]" in msg
     assert run.result("lint")["findings"][0]["path"] == "src/sample_app/bad.py"
+    stage = run.result("lint")["stage"]
+    assert (stage["stage"], stage["result"], stage["details"]) == ("lint", "failed", "1 errors, 0 warnings (1 tools)")
 
 
 @pytest.mark.parametrize(
@@ -154,6 +156,9 @@ def test_build_makes_wheel_and_sdist_then_hits_the_cache(app, tmp_path):
     assert len(names) == 2 and {n.rsplit("-", 1)[-1].split(".", 1)[-1] for n in names} >= {"whl"}
     assert any(n.endswith(".tar.gz") for n in names) and any(n.endswith(".whl") for n in names)
     assert all(len(o["sha256"]) == 64 and o["size"] > 0 for o in result["outputs"])
+    assert result["stage"]["result"] == "ok" and result["stage"]["details"].startswith("2 outputs, ")
+    assert result["summary"] == {"cache_key": result["cache_key"], "outputs": result["outputs"]}
+    assert result["output_paths"] == [f"{app}/{o['path']}" for o in result["outputs"]]
 
     check = run_tasks(tmp_path, build_task(app, cache), check=True)
     assert check.result("build")["changed"] is False and check.result("build")["cache"] == "hit"
@@ -161,6 +166,7 @@ def test_build_makes_wheel_and_sdist_then_hits_the_cache(app, tmp_path):
     hit = second.result("build")
     assert hit["changed"] is False and hit["cache"] == "hit" and hit["cache_key"] == result["cache_key"]
     assert hit["step_results"] == []
+    assert hit["stage"]["result"] == "cached" and hit["summary"] == result["summary"]
 
     (app / "src" / "sample_app" / "__init__.py").write_text(
         (app / "src" / "sample_app" / "__init__.py").read_text() + "\n# changed\n"
@@ -175,6 +181,8 @@ def test_build_failure_names_the_step_and_shows_the_log_tail(app, tmp_path):
     msg = one_line_failure(run, "build")
     assert msg == "build step 1 'compile' failed with exit code 4: syntax error in foo.c"
     assert run.result("build")["log_tail"][-1] == "syntax error in foo.c"
+    assert run.result("build")["stage"]["details"] == "0 outputs, 0 KiB - failed step: compile"
+    assert run.result("build")["summary"] == {"cache_key": None, "outputs": []}
 
 
 @pytest.mark.parametrize(
@@ -341,6 +349,40 @@ def test_suites_run_together_and_every_failing_suite_is_named(app, tmp_path):
     assert by_name["bad"]["failed_tests"] == 1
     assert result["tests"] == sum(s["tests"] for s in result["suites"])
     assert (tmp_path / "good.xml").is_file() and (tmp_path / "e2e.xml").is_file()
+    assert [(s["stage"], s["result"]) for s in result["stages"]] == [
+        ("test:good", "passed"),
+        ("test:bad", "failed"),
+        ("test:e2e", "passed"),
+    ]
+    assert result["counts"]["bad"]["failed"] == 1 and set(result["counts"]) == {"good", "bad", "e2e"}
+
+
+def test_suites_one_after_another_write_to_the_shared_paths_with_their_names(app, tmp_path):
+    pytest_cmd = f"[{PY}, -m, pytest, -q, -p, no:cacheprovider, '--junitxml={{junit_xml}}'"
+    run = run_tasks(
+        tmp_path,
+        f"""
+        - name: suites
+          conveyor.cicd.test_suite:
+            chdir: {app}
+            max_parallel: 1
+            report: "{tmp_path}/reports/junit-{{name}}.xml"
+            log_file: "{tmp_path}/logs/test-{{name}}.log"
+            suites:
+              - {{name: config, command: {pytest_cmd}, tests/unit/test_config.py]}}
+              - {{name: e2e, command: {pytest_cmd}, tests/e2e]}}
+    """,
+    )
+    assert run.rc == 0, run.output
+    result = run.result("suites")
+    assert [s["report"] for s in result["suites"]] == [
+        f"{tmp_path}/reports/junit-config.xml",
+        f"{tmp_path}/reports/junit-e2e.xml",
+    ]
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["test-config.log", "test-e2e.log"]
+    assert [s["stage"] for s in result["stages"]] == ["test:config", "test:e2e"]
+    assert result["counts"]["e2e"]["passed"] == result["counts"]["e2e"]["tests"] > 0
+    assert "duration" not in result["counts"]["e2e"]
 
 
 def test_suites_cache_hits_change_nothing(app, tmp_path):
