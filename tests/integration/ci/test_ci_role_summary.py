@@ -57,6 +57,9 @@ def run_role(tmp_path, project, **overrides):
 def test_the_summary_facts_and_table_come_from_the_module_records(tmp_path, project, parallel):
     run = run_role(tmp_path, project, ci_test_parallel=parallel)
     assert run.rc == 0, run.output
+    # one task in both modes, named as the two tasks were before
+    tests = run.result("Run test suites in parallel" if parallel else "Run test suites one after another")
+    assert [s["stage"] for s in tests["stages"]] == ["test:unit", "test:e2e"]
     facts = run.result("Collect the stage results")["ansible_facts"]
     assert [(s["stage"], s["result"], s["details"]) for s in facts["ci_result"]] == [
         ("lint", "ok", "0 errors, 0 warnings (1 tools)"),
