@@ -147,6 +147,18 @@ def _in_rescue_block(task) -> bool:
     return False
 
 
+def _first_host(pattern, groups: dict) -> str | None:
+    """The first host a simple host pattern (host or group names, separated by commas or colons) names."""
+    names = pattern if isinstance(pattern, list) else str(pattern or "").replace(":", ",").split(",")
+    everyone = groups.get("all") or []
+    for name in (str(n).strip() for n in names):
+        if groups.get(name):
+            return groups[name][0]
+        if name in everyone or name in ("localhost", "127.0.0.1"):
+            return name
+    return None
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -166,6 +178,9 @@ class CallbackModule(CallbackBase):
         self.seq = 0
         self.disabled_reason = None
         self._push_warned = False
+        self.playbooks_started = 0
+        self.recorded = False
+        self.counted = {}
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -180,18 +195,23 @@ class CallbackModule(CallbackBase):
 
     @staticmethod
     def _state_dir(play):
-        """``conveyor_state_dir`` of the play's first host, templated; None when it cannot be read."""
+        """``conveyor_state_dir`` of the play (play or extra vars), else of its first host; None when unknown.
+
+        Only public accessors: the play's variable manager and loader, the ``groups`` and ``hostvars``
+        variables (a host's value comes back templated in that host's context)."""
         try:
             from ansible.template import Templar
 
-            manager = play.get_variable_manager()
-            inventory = manager._inventory
-            hosts = inventory.get_hosts(play.hosts) if inventory else []
-            variables = manager.get_vars(play=play, host=hosts[0] if hosts else None)
+            variables = play.get_variable_manager().get_vars(play=play)
             value = variables.get("conveyor_state_dir")
-            if not value:
-                return None
-            rendered = Templar(loader=play._loader, variables=variables).template(value)
+            if value:
+                rendered = Templar(loader=play.get_loader(), variables=variables).template(value)
+            else:
+                host = _first_host(play.hosts, variables.get("groups") or {})
+                hostvars = variables.get("hostvars")
+                if host is None or hostvars is None:
+                    return None
+                rendered = hostvars[host].get("conveyor_state_dir")
             return str(rendered) if rendered else None
         except Exception:  # best effort; the documented default applies instead
             return None
@@ -272,11 +292,19 @@ class CallbackModule(CallbackBase):
     # -- Ansible events --------------------------------------------------------------------
 
     def v2_playbook_on_start(self, playbook):
-        self.run_id = uuid.uuid4().hex
-        self.playbook = os.path.basename(getattr(playbook, "_file_name", None) or "playbook")
-        self.started = time.time()
+        # one run per playbook: `ansible-playbook a.yml b.yml` records two runs, each from a fresh state
+        del playbook  # its file name is not public API; the command line names the playbooks in order
         cli = getattr(context, "CLIARGS", None) or {}
+        paths = list(cli.get("args") or ())
+        self.playbooks_started += 1
+        given = paths[self.playbooks_started - 1] if len(paths) >= self.playbooks_started else None
+        self.run_id = uuid.uuid4().hex
+        self.playbook = os.path.basename(str(given)) if given else "playbook"
+        self.started = time.time()
         self.check_mode = bool(cli.get("check", False))
+        self.stage = None
+        self.stages = []
+        self.seq = 0
 
     def v2_playbook_on_play_start(self, play):
         if self.run_id is None:
@@ -419,21 +447,28 @@ class CallbackModule(CallbackBase):
         self._finish_stage()
         ended = time.time()
         hosts = sorted(stats.processed)
-        counts = dict.fromkeys(("ok", "changed", "failed", "unreachable", "skipped"), 0)
+        totals = dict.fromkeys(("ok", "changed", "failed", "unreachable", "skipped"), 0)
         for host in hosts:
             summary = stats.summarize(host)
-            counts["ok"] += summary.get("ok", 0)
-            counts["changed"] += summary.get("changed", 0)
-            counts["failed"] += summary.get("failures", 0)
-            counts["unreachable"] += summary.get("unreachable", 0)
-            counts["skipped"] += summary.get("skipped", 0)
+            totals["ok"] += summary.get("ok", 0)
+            totals["changed"] += summary.get("changed", 0)
+            totals["failed"] += summary.get("failures", 0)
+            totals["unreachable"] += summary.get("unreachable", 0)
+            totals["skipped"] += summary.get("skipped", 0)
+        # Ansible's stats add up over every playbook of one command: this run is what came since the last
+        counts = {key: value - self.counted.get(key, 0) for key, value in totals.items()}
+        self.counted = totals
+        if self.playbooks_started > 1:
+            hosts = sorted({host for stage in self.stages for host in stage["hosts"]})
         status = "failed" if counts["failed"] or counts["unreachable"] else "success"
         if not hosts and any(stage["status"] == "failed" for stage in self.stages):
             status = "failed"
         run = {"status": status, "started": self.started, "ended": ended, "duration": max(0.0, ended - self.started)}
+        self.recorded = self.store is not None
         if self.store:
             self._safely("the run end", self.store.finish_run, self.run_id, ended, status, counts, hosts)
             self._safely("closing the store", self.store.close)
+            self.store = None  # the next playbook of the same command opens it again
         self._emit({"event": "run_end", "run_id": self.run_id, "playbook": self.playbook, **run, **counts})
         self._push({"playbook": self.playbook}, pipeline_metrics(run))
         if self.get_option("print_summary"):
@@ -443,7 +478,7 @@ class CallbackModule(CallbackBase):
     def _summary(self, run: dict, hosts) -> str:
         width = max([len("stage")] + [len(s["name"]) for s in self.stages])
         width = min(width, 48)
-        where = self.db_path if self.store else f"not recorded ({self.disabled_reason})"
+        where = self.db_path if self.recorded else f"not recorded ({self.disabled_reason})"
         lines = [
             f"PIPELINE EVENTS  {self.playbook}  {run['status']}  in {human_duration(run['duration'])}"
             f"  ({len(hosts)} hosts, run {self.run_id[:12]})",
