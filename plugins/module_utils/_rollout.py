@@ -42,6 +42,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import (
     atomic_write_json,
     fsync_dir,
 )
+from ansible_collections.conveyor.cicd.plugins.module_utils._diff import add_diff, compare
 from ansible_collections.conveyor.cicd.plugins.module_utils._digest import sha256_file
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
 from ansible_collections.conveyor.cicd.plugins.module_utils._health import check as health_check
@@ -527,14 +528,7 @@ class Rollout:
         self.result["current_release"] = current_release(self.layout)
         self.result["releases"] = release_summary(state)
         if self.want_diff and self._before is not None:
-            after = render_view(*self._predicted(state))
-            if after != self._before:
-                self.result["diff"] = {
-                    "before_header": f"{self.layout.root} (before)",
-                    "after_header": f"{self.layout.root} (after)",
-                    "before": self._before,
-                    "after": after,
-                }
+            add_diff(self.result, compare(self._before, render_view(*self._predicted(state)), self.layout.root), True)
         return self.result
 
     def _predicted(self, state: dict) -> tuple[str | None, dict]:
