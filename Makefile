@@ -46,9 +46,11 @@ build-collection:
 	@scripts/bootstrap.sh runtime
 	ansible-galaxy collection build --force --output-path .cache/dist
 
-## stop: stop the apps and monitoring servers that `make pipeline` left running (pid files under .state)
+## stop: stop the apps and monitoring servers that `make pipeline` left running (pid files under the state
+##   directory: .state, or STATE_DIR / $CONVEYOR_STATE_DIR when the pipeline ran with another conveyor_state_dir)
+STATE_DIR ?= $(or $(CONVEYOR_STATE_DIR),.state)
 stop:
-	@find .state -name '*.pid' -type f 2>/dev/null | while read -r f; do kill "$$(cat "$$f")" 2>/dev/null || true; done
+	@find "$(STATE_DIR)" -name '*.pid' -type f 2>/dev/null | while read -r f; do kill "$$(cat "$$f")" 2>/dev/null || true; done
 
 clean: stop
 	rm -rf .cache .state tests/output .pytest_cache .ruff_cache
