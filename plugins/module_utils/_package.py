@@ -132,19 +132,29 @@ def compile_patterns(patterns, what: str) -> list[PathPattern]:
     return [PathPattern(p) for p in patterns]
 
 
-def select_files(src: str, include=None, exclude=None, skip=()) -> list[str]:
+def select_files(src: str, include=None, exclude=None, skip=(), tracked=None) -> list[str]:
     """Sorted relative paths (files, symlinks and special files) below ``src`` that are selected.
 
     ``include`` None or empty selects everything. Directories matched by ``exclude``, ``.git``
     directories and the absolute paths in ``skip`` are not entered at all. Symlinks to directories
-    are entries, never followed.
+    are entries, never followed. ``tracked`` (a collection of relative paths, see ``git_tracked``)
+    limits the candidates to those paths and to everything below a tracked directory (a submodule).
+    Each include pattern must select at least one file: a pattern that selects nothing means the
+    package would silently miss what it names.
     """
     includes = compile_patterns(include, "include")
     excludes = compile_patterns(exclude, "exclude")
     skip = {os.path.realpath(p) for p in skip}
     selected: list[str] = []
+    used: set[int] = set()
+    tracked_dirs: set[str] = set()
+    if tracked is not None:
+        tracked = set(tracked)
+        for path in tracked:
+            parts = path.split("/")
+            tracked_dirs.update("/".join(parts[:end]) for end in range(1, len(parts)))
 
-    def walk(directory: str, rel_dir: str, included: bool) -> None:
+    def walk(directory: str, rel_dir: str, included: tuple[int, ...], whole: bool) -> None:
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=lambda e: e.name)
         for entry in entries:
@@ -152,16 +162,42 @@ def select_files(src: str, include=None, exclude=None, skip=()) -> list[str]:
             is_dir = entry.is_dir(follow_symlinks=False)
             if is_dir and (entry.name in ALWAYS_SKIPPED or os.path.realpath(entry.path) in skip):
                 continue
+            inside = whole or tracked is None or rel in tracked
+            if not inside and not (is_dir and rel in tracked_dirs):
+                continue
             if any(p.matches(rel, is_dir) for p in excludes):
                 continue
-            here = included or not includes or any(p.matches(rel, is_dir) for p in includes)
+            here = included or tuple(i for i, p in enumerate(includes) if p.matches(rel, is_dir))
             if is_dir:
-                walk(entry.path, rel, here)
-            elif here:
+                walk(entry.path, rel, here, inside)
+            elif here or not includes:
                 selected.append(rel)
+                if isinstance(here, tuple):
+                    used.update(here)
 
-    walk(src, "", False)
+    walk(src, "", (), tracked is None)
+    for index, pattern in enumerate(includes):
+        if index not in used:
+            raise ConfigurationError(
+                f"include pattern '{pattern.pattern}' selects no file in '{src}': the package would miss what it"
+                " names; fix the pattern to the application's layout or remove it"
+            )
     return sorted(selected)
+
+
+def git_tracked(path: str) -> list[str] | None:
+    """The files git tracks below ``path``, relative to it; None when ``path`` is not in a git work tree."""
+    try:
+        rc, out, _err = run_capture(
+            ["git", "-C", path, "ls-files", "-z", "--cached", "--", "."],
+            env={"LC_ALL": "C", "GIT_PAGER": "cat"},
+            timeout=120,
+        )
+    except (ConveyorError, UnicodeDecodeError):
+        return None
+    if rc != 0:
+        return None
+    return [entry for entry in out.split("\0") if entry]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,11 +450,14 @@ def package(
     check_mode: bool = False,
     environ: dict | None = None,
     snapshot: bool = False,
+    tracked: bool = False,
 ) -> dict:
     """Package ``src`` into ``dest``: archives, ``.sha256`` files and the release manifest.
 
     With ``snapshot`` the version becomes ``<version>-dev.g<first 12 digits of the commit>`` (``<version>-dev``
-    outside git): a prerelease named after the packaged commit.
+    outside git): a prerelease named after the packaged commit. With ``tracked`` only the files git tracks in
+    ``src`` are candidates (every file when ``src`` is not in a git work tree); ``file_selection`` in the
+    result says which applied. An archive that would hold no file is an error, never an empty artifact.
     """
     name = _check_name(name, "name")
     version = _check_name(version, "version")
@@ -446,15 +485,25 @@ def package(
     if os.path.lexists(dest) and not os.path.isdir(dest):
         raise ConfigurationError(f"dest '{dest}' exists and is not a directory")
     files: list[str] = []
+    selection = None
     if formats:
         if src is None:
             raise ConfigurationError("src is required to build archives: give the build tree, or set formats: []")
         if not isinstance(src, str) or not os.path.isdir(src):
             raise ConfigurationError(f"src '{src}' is not a directory: give the build tree to package")
         src = os.path.abspath(src)
-        files = select_files(src, include, exclude, skip=[dest])
+        candidates = git_tracked(src) if tracked else None
+        selection = "tree" if candidates is None else "git"
+        files = select_files(src, include, exclude, skip=[dest], tracked=candidates)
+        if not files and selection == "git":
+            raise ConfigurationError(
+                f"no files selected in '{src}', the package would be empty: git tracks none that include and"
+                " exclude keep; commit the application's files, or give include patterns"
+            )
         if not files:
-            raise ConfigurationError(f"no files selected in '{src}': check include and exclude")
+            raise ConfigurationError(
+                f"no files selected in '{src}', the package would be empty: check include and exclude"
+            )
 
     git_path = git_dir or (src if isinstance(src, str) and os.path.isdir(src) else None)
     if git_dir is not None and not os.path.isdir(git_dir):
@@ -518,6 +567,7 @@ def package(
         "manifest": manifest,
         "manifest_path": manifest_path,
         "file_count": len(files),
+        "file_selection": selection,
         "source_date_epoch": epoch,
         "source_date_epoch_from": epoch_source,
         "git": manifest["git"],

@@ -32,6 +32,7 @@ options:
     description:
       - The build tree to package. Required when O(formats) is not empty.
       - C(.git) directories are never packaged; O(dest) is skipped when it lies inside O(src).
+      - An archive that would hold no file is an error, never an empty artifact.
     type: path
   name:
     description: Release name; letters, digits and C(._+-). Used in the artifact and manifest file names.
@@ -60,12 +61,22 @@ options:
     default: [tar.gz]
   include:
     description:
-      - Gitignore-like globs of what to package, relative to O(src); default everything.
+      - Gitignore-like globs of what to package, relative to O(src); default everything (with O(tracked), every file
+        git tracks).
       - A pattern without C(/) matches a name at any depth (C(*.py)); one with C(/) is anchored at O(src) (C(src/app/**)).
         C(**) crosses directories, a trailing C(/) matches directories only, a matched directory selects everything below it.
+      - Each pattern must select at least one file, else the task fails naming it, so that a pattern written for
+        another layout never gives an archive without the code it names.
     type: list
     elements: str
     default: []
+  tracked:
+    description:
+      - Package only the files git tracks in O(src) (C(git ls-files)), then apply O(include) and O(exclude); untracked
+        files such as virtual environments, caches and build outputs stay out.
+      - When O(src) is not inside a git work tree, every file is a candidate. RV(file_selection) says which applied.
+    type: bool
+    default: false
   exclude:
     description: Globs, same syntax as O(include), of what to leave out. Exclude wins over include.
     type: list
@@ -171,6 +182,12 @@ file_count:
   description: Number of files and symlinks packed from O(src).
   returned: always
   type: int
+file_selection:
+  description: How the candidates were found, C(git) (the files git tracks, O(tracked)) or C(tree) (every file); null
+    when no archive is built.
+  returned: always
+  type: str
+  sample: git
 source_date_epoch:
   description: The timestamp given to every archive entry.
   returned: always
@@ -209,6 +226,7 @@ def run(module: ConveyorModule) -> dict:
         compression_level=params["compression_level"],
         check_mode=module.check_mode,
         snapshot=params["snapshot"],
+        tracked=params["tracked"],
     )
     diff = result.pop("diff")
     if module._diff and diff["before"] != diff["after"]:
@@ -226,6 +244,7 @@ MODULE_SPEC = dict(
         formats=dict(type="list", elements="str", choices=["tar.gz", "zip"], default=["tar.gz"]),
         include=dict(type="list", elements="str", default=[]),
         exclude=dict(type="list", elements="str", default=[]),
+        tracked=dict(type="bool", default=False),
         prefix=dict(type="str", default=""),
         wheels=dict(type="list", elements="path", default=[]),
         sdists=dict(type="list", elements="path", default=[]),

@@ -387,3 +387,73 @@ def test_load_manifest_reports_missing_and_broken_files(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(ManifestError, match="not valid JSON"):
         load_manifest(str(tmp_path / "broken.json"))
+
+
+def test_an_include_pattern_that_selects_nothing_is_an_error(tree, tmp_path):
+    # a pattern written for another layout (src/** in a flat tree) must not give an archive without the code
+    flat = tmp_path / "flat"
+    (flat / "flatapp").mkdir(parents=True)
+    (flat / "flatapp" / "__init__.py").write_text("VERSION = '2.0.0'\n")
+    (flat / "pyproject.toml").write_text("[project]\n")
+    with pytest.raises(ConfigurationError, match=r"include pattern 'src/\*\*' selects no file in") as bad:
+        package(str(flat), "app", "1.0.0", str(tmp_path / "dist"), include=["src/**", "pyproject.toml"])
+    assert "\n" not in str(bad.value)
+    assert not (tmp_path / "dist").exists()
+    # a pattern whose every match is excluded selects nothing either
+    with pytest.raises(ConfigurationError, match="include pattern 'docs/' selects no file"):
+        select_files(str(tree), include=["src/**", "docs/"], exclude=["docs/"])
+
+
+def test_tracked_selects_what_git_tracks_and_the_result_says_so(tree, tmp_path):
+    (tree / ".gitignore").write_text(".venv/\n*.log\n__pycache__/\n")
+    git_repo(tree)
+    (tree / ".venv" / "bin").mkdir(parents=True)
+    (tree / ".venv" / "bin" / "python").write_text("not code\n")
+    (tree / "untracked.py").write_text("print('scratch')\n")
+    (tree / "src" / "app" / "core.py").unlink()  # tracked, deleted in the work tree: not packaged
+    result = package(str(tree), "app", "1.0.0", str(tmp_path / "dist"), tracked=True)
+    assert result["file_selection"] == "git"
+    assert sorted(packed_files(result)) == [
+        ".gitignore",
+        "docs/current",
+        "docs/index.md",
+        "migrations/V1__init.sql",
+        "pyproject.toml",
+        "src/app/__init__.py",
+    ]
+    # include and exclude still apply to the tracked files
+    narrowed = package(
+        str(tree), "app", "1.0.0", str(tmp_path / "narrow"), tracked=True, include=["src/"], exclude=["docs/"]
+    )
+    assert packed_files(narrowed) == ["src/app/__init__.py"]
+
+
+def packed_files(result):
+    with tarfile.open(result["artifacts"][0]["path"]) as archive:
+        return [member.name for member in archive.getmembers() if not member.isdir()]
+
+
+def test_tracked_outside_git_takes_the_tree_and_nothing_tracked_is_an_error(tree, tmp_path):
+    shutil.rmtree(tree / ".git")
+    outside = package(str(tree), "app", "1.0.0", str(tmp_path / "dist"), tracked=True)
+    assert outside["file_selection"] == "tree" and outside["file_count"] == 9
+    assert package(str(tree), "app", "1.0.0", str(tmp_path / "plain"))["file_selection"] == "tree"
+    # a git work tree in which the application's directory holds no tracked file
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "main.py").write_text("print('never added')\n")
+    (repo / "README.md").write_text("repo\n")
+    git_repo_of(repo)
+    with pytest.raises(ConfigurationError, match=r"no files selected in .*git tracks none") as bad:
+        package(str(repo / "app"), "app", "1.0.0", str(tmp_path / "empty"), tracked=True)
+    assert "\n" not in str(bad.value)
+    assert not (tmp_path / "empty").exists()
+
+
+def git_repo_of(root):
+    """A repository at root with a commit holding only README.md."""
+    env = dict(
+        os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@x", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@x"
+    )
+    for argv in (["git", "init", "-q"], ["git", "add", "README.md"], ["git", "commit", "-q", "-m", "docs: readme"]):
+        subprocess.run(argv, cwd=root, env=env, check=True)
