@@ -179,6 +179,7 @@ failed_line:
   type: int
 """
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import module_spec
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.engine import (
     MigrationFailed,
     connection_argument_spec,
@@ -187,21 +188,6 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.engine impo
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.postgresql import PSYCOPG_IMPORT_ERROR
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
-
-
-def argument_spec() -> dict:
-    spec = connection_argument_spec()
-    spec.update(
-        migrations_path=dict(type="path"),
-        state=dict(type="str", default="migrated", choices=["migrated", "rolled_back", "baselined"]),
-        target=dict(type="str", default="latest"),
-        baseline_version=dict(type="str"),
-        baseline_description=dict(type="str", default="<< Baseline >>"),
-        out_of_order=dict(type="bool", default=False),
-        lock_timeout=dict(type="int", default=60),
-        installed_by=dict(type="str"),
-    )
-    return spec
 
 
 def run(module: ConveyorModule) -> dict:
@@ -233,7 +219,20 @@ def run(module: ConveyorModule) -> dict:
         module.fail_json(msg=exc.msg, changed=changed, **details)
 
 
-MODULE_SPEC = dict(argument_spec=argument_spec(), supports_check_mode=True)
+MODULE_SPEC = module_spec(
+    dict(
+        migrations_path=dict(type="path"),
+        state=dict(type="str", default="migrated", choices=["migrated", "rolled_back", "baselined"]),
+        target=dict(type="str", default="latest"),
+        baseline_version=dict(type="str"),
+        baseline_description=dict(type="str", default="<< Baseline >>"),
+        out_of_order=dict(type="bool", default=False),
+        lock_timeout=dict(type="int", default=60),
+        installed_by=dict(type="str"),
+    ),
+    connection_argument_spec(),
+    supports_check_mode=True,
+)
 
 
 def main():

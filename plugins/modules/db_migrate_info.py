@@ -126,6 +126,7 @@ history_table:
   type: str
 """
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import module_spec
 from ansible_collections.conveyor.cicd.plugins.module_utils._migrate.engine import (
     connection_argument_spec,
     driver_from_params,
@@ -150,18 +151,16 @@ def run(module: ConveyorModule) -> dict:
     )
 
 
-def _argument_spec() -> dict:
-    spec = connection_argument_spec()
-    spec.update(
+MODULE_SPEC = module_spec(
+    dict(
         migrations_path=dict(type="path"),
         target=dict(type="str", default="latest"),
         out_of_order=dict(type="bool", default=False),
         lock_timeout=dict(type="int", default=60),
-    )
-    return spec
-
-
-MODULE_SPEC = dict(argument_spec=_argument_spec(), supports_check_mode=True)
+    ),
+    connection_argument_spec(),
+    supports_check_mode=True,
+)
 
 
 def main():

@@ -161,6 +161,7 @@ pushed:
   type: bool
 """
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import module_spec
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 from ansible_collections.conveyor.cicd.plugins.module_utils._release import (
     VERSION_ARGUMENT_SPEC,
@@ -173,9 +174,8 @@ def run(module):
     return prepare_release(module.params, check_mode=module.check_mode, want_diff=module._diff)
 
 
-MODULE_SPEC = dict(
-    argument_spec=dict(
-        VERSION_ARGUMENT_SPEC,
+MODULE_SPEC = module_spec(
+    dict(
         # a file name or {path, pattern} / {path, kind}
         version_files=dict(
             type="list",
@@ -195,6 +195,7 @@ MODULE_SPEC = dict(
         push=dict(type="bool", default=False),
         push_remote=dict(type="str", default="origin"),
     ),
+    VERSION_ARGUMENT_SPEC,
     supports_check_mode=True,
 )
 

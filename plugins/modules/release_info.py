@@ -82,6 +82,7 @@ changelog:
   type: str
 """
 
+from ansible_collections.conveyor.cicd.plugins.module_utils._argspec import module_spec
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
 from ansible_collections.conveyor.cicd.plugins.module_utils._release import VERSION_ARGUMENT_SPEC, release_info
 
@@ -90,12 +91,7 @@ def run(module):
     return release_info(module.params)
 
 
-MODULE_SPEC = dict(
-    argument_spec=dict(
-        VERSION_ARGUMENT_SPEC,
-    ),
-    supports_check_mode=True,
-)
+MODULE_SPEC = module_spec({}, VERSION_ARGUMENT_SPEC, supports_check_mode=True)
 
 
 def main():
