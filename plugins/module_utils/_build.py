@@ -114,6 +114,7 @@ def build(
     cache_dir: str | None = None,
     clean_outputs: bool = False,
     check_mode: bool = False,
+    inputs_from: str = "tree",
 ) -> dict:
     if not os.path.isdir(chdir):
         raise ConfigurationError(f"chdir '{chdir}' does not exist or is not a directory")
@@ -128,7 +129,10 @@ def build(
     cache = None
     input_count = 0
     if cache_dir and inputs:
-        digest, input_count = inputs_digest(chdir, inputs)
+        # the outputs are never inputs (a build would never match its own key), nor what the module writes itself
+        digest, input_count = inputs_digest(
+            chdir, inputs, exclude=outputs, source=inputs_from, skip=[cache_dir, log_file]
+        )
         key = cache_key("build", steps=[s["argv"] for s in steps], env=env, inputs=digest, outputs=outputs or [])
         cache = TreeCache(cache_dir, "build")
     result = {"cache_key": key, "inputs": input_count, "steps": [s["name"] for s in steps]}

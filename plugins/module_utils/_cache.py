@@ -19,9 +19,10 @@ STALE_AGE = 3600  # seconds after which a temporary entry is taken to be left by
 KEY_VERSION = 1  # bump when the key recipe changes, so old entries stop matching
 
 
-def inputs_digest(root: str, include, exclude=None) -> tuple[str, int]:
-    """Digest of the files under root matched by the globs, and how many there were."""
-    files = select_files(root, include, exclude)
+def inputs_digest(root: str, include, exclude=None, source: str = "tree", skip=()) -> tuple[str, int]:
+    """Digest of the files under root matched by the globs among those of ``source`` ("tree" or "git"), leaving
+    out ``exclude`` (globs) and ``skip`` (paths the caller writes itself), and how many files there were."""
+    files = select_files(root, include, exclude, source=source, skip=skip)
     return files_digest(root, files), len(files)
 
 

@@ -47,6 +47,10 @@ def files_digest(root: str, relpaths) -> str:
     digest = hashlib.sha256()
     for rel in sorted(set(relpaths)):
         full = os.path.join(root, rel)
-        mode = "x" if os.access(full, os.X_OK) else "-"
-        digest.update(rel.encode("utf-8") + b"\0" + mode.encode() + b"\0" + sha256_file(full).encode() + b"\n")
+        if os.path.isfile(full):
+            mode = "x" if os.access(full, os.X_OK) else "-"
+            content = sha256_file(full)
+        else:  # a symlink to a directory, or one that points nowhere: its target is what it holds
+            mode, content = "l", sha256_bytes(os.readlink(full).encode("utf-8", "surrogateescape"))
+        digest.update(rel.encode("utf-8") + b"\0" + mode.encode() + b"\0" + content.encode() + b"\n")
     return digest.hexdigest()

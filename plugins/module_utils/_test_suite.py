@@ -140,6 +140,7 @@ def suite_result(
     cache_dir: str | None = None,
     check_mode: bool = False,
     result_from: str = "junit",
+    inputs_from: str = "tree",
 ) -> dict:
     if not name or "/" in name:
         raise ConfigurationError(f"name must be a short suite name such as 'unit', got {name!r}")
@@ -168,7 +169,8 @@ def suite_result(
 
     key = cache = None
     if cache_dir and inputs:
-        digest, _count = inputs_digest(chdir, inputs)
+        # the files the module writes itself (report, log, cache) are never inputs
+        digest, _count = inputs_digest(chdir, inputs, source=inputs_from, skip=[report, log_file, cache_dir])
         key = cache_key(
             "test_suite",
             name=name,
@@ -318,6 +320,7 @@ def run_suites(
     max_parallel: int | None = None,
     check_mode: bool = False,
     result_from: str = "junit",
+    inputs_from: str = "tree",
 ) -> dict:
     """Run several suites at the same time, each as suite_result does, and sum them up.
 
@@ -380,6 +383,7 @@ def run_suites(
                 cache_dir=cache_dir,
                 check_mode=check_mode,
                 result_from=own(suite, "result_from", result_from),
+                inputs_from=inputs_from,
             )
         except ConveyorError as exc:
             if not isinstance(exc, CommandError):

@@ -54,10 +54,24 @@ options:
     description: File that receives the full output of every step (replaced on each run that builds).
     type: path
   inputs:
-    description: Globs (C(**) allowed) of the files whose contents decide the cache key.
+    description:
+      - Globs (C(**) allowed) of the files whose contents decide the cache key, chosen among the files of
+        O(inputs_from). C(["**"]) is every one of them.
+      - Files matching O(outputs), and the cache and log files when they lie in O(chdir), are never inputs.
     type: list
     elements: str
     default: []
+  inputs_from:
+    description:
+      - The files O(inputs) select from.
+      - C(tree) is every file under O(chdir) except tool directories (C(.git), C(.venv), C(__pycache__),
+        C(*.egg-info), ...).
+      - C(git) is the files git lists for O(chdir) (C(git ls-files --cached --others --exclude-standard)):
+        tracked files, and untracked files that are not ignored. Outside a git work tree, or in a directory its
+        repository ignores, it is C(tree) without the C(build) and C(dist) directories at the top of O(chdir).
+    type: str
+    choices: [tree, git]
+    default: tree
   outputs:
     description: Globs of the files the build produces; they are stored in and restored from the cache.
     type: list
@@ -76,13 +90,14 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Build the wheel and sdist, cached on the sources
+- name: Build the wheel and sdist, cached on every file of the project that git knows
   conveyor.cicd.build:
     chdir: "{{ app_dir }}"
     steps:
       - name: wheel and sdist
         argv: [python3, -m, build, --no-isolation, --wheel, --sdist, --outdir, dist]
-    inputs: ["src/**", pyproject.toml, README.md]
+    inputs: ["**"]
+    inputs_from: git
     outputs: ["dist/*"]
     clean_outputs: true
     cache_dir: "{{ state_dir }}/cache"
@@ -180,6 +195,7 @@ MODULE_SPEC = dict(
         timeout=dict(type="float"),
         log_file=dict(type="path"),
         inputs=dict(type="list", elements="str", default=[]),
+        inputs_from=dict(type="str", choices=["tree", "git"], default="tree"),
         outputs=dict(type="list", elements="str", default=[]),
         cache_dir=dict(type="path"),
         clean_outputs=dict(type="bool", default=False),

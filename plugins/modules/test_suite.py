@@ -119,10 +119,24 @@ options:
     type: bool
     default: false
   inputs:
-    description: Globs of the files whose contents decide the result cache key.
+    description:
+      - Globs of the files whose contents decide the result cache key, chosen among the files of O(inputs_from).
+        C(["**"]) is every one of them.
+      - The report, the log file and the cache, when they lie in the suite's directory, are never inputs.
     type: list
     elements: str
     default: []
+  inputs_from:
+    description:
+      - The files O(inputs) select from, for every suite.
+      - C(tree) is every file under the suite's directory except tool directories (C(.git), C(.venv),
+        C(__pycache__), C(*.egg-info), ...).
+      - C(git) is the files git lists for it (C(git ls-files --cached --others --exclude-standard)): tracked files,
+        and untracked files that are not ignored. Outside a git work tree, or in a directory its repository
+        ignores, it is C(tree) without the C(build) and C(dist) directories at the top of the directory.
+    type: str
+    choices: [tree, git]
+    default: tree
   cache_dir:
     description: Result cache directory; without it (or without O(inputs)) the suite always runs.
     type: path
@@ -292,6 +306,7 @@ MODULE_SPEC = dict(
         fail_on_failure=dict(type="bool", default=True),
         allow_empty=dict(type="bool", default=False),
         inputs=dict(type="list", elements="str", default=[]),
+        inputs_from=dict(type="str", choices=["tree", "git"], default="tree"),
         cache_dir=dict(type="path"),
         result_from=dict(type="str", choices=["junit", "exit_code"], default="junit"),
     ),

@@ -1,0 +1,74 @@
+"""The ci role on a flat-layout project with its default cache inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support.playbook import run_tasks
+
+PY = sys.executable
+# a "wheel" made of the package's code, and a by-product in build/ as setuptools leaves one
+BUILD = [
+    PY,
+    "-c",
+    "import os; os.makedirs('dist', exist_ok=True); os.makedirs('build/lib', exist_ok=True); "
+    "code = open('flatpkg/__init__.py').read(); "
+    "open('dist/flatpkg-1.whl', 'w').write(code); open('build/lib/copy.py', 'w').write(code)",
+]
+# passes when the package imports and says hello
+TESTS = [
+    PY,
+    "-c",
+    "import sys; sys.path.insert(0, '.'); import flatpkg; ok = flatpkg.hello() == 'hello'; "
+    'open(sys.argv[1], \'w\').write(\'<testsuite name="t" tests="1"><testcase classname="t" name="hello">\''
+    " + ('' if ok else '<failure message=\"wrong\"/>') + '</testcase></testsuite>')",
+    "{junit_xml}",
+]
+
+
+def flat_project(tmp_path):
+    """A package directory at the top, a setup.py, no src/, in a git work tree."""
+    app = tmp_path / "app"
+    (app / "flatpkg").mkdir(parents=True)
+    (app / "flatpkg/__init__.py").write_text("def hello():\n    return 'hello'\n")
+    (app / "setup.py").write_text("from setuptools import setup\nsetup(name='flatpkg', version='1')\n")
+    (app / ".gitignore").write_text("build/\ndist/\n")
+    for argv in (["git", "init", "-q"], ["git", "add", "."]):
+        subprocess.run(argv, cwd=app, check=True, capture_output=True)
+    return app
+
+
+def run_role(tmp_path, app, **overrides):
+    # the default ci_build_inputs, ci_test_inputs and ci_inputs_from
+    role_vars = {
+        "ci_project_dir": str(app),
+        "ci_state_dir": str(tmp_path / "state"),
+        "ci_python": PY,
+        "ci_lint_enabled": False,
+        "ci_build_steps": [{"name": "wheel", "argv": BUILD}],
+        "ci_test_suites": [{"name": "unit", "command": TESTS}],
+        **overrides,
+    }
+    return run_tasks(
+        tmp_path, [{"name": "ci", "ansible.builtin.include_role": {"name": "conveyor.cicd.ci"}, "vars": role_vars}]
+    )
+
+
+def stages(run):
+    return {s["stage"]: s["result"] for s in run.result("Collect the stage results")["ansible_facts"]["ci_result"]}
+
+
+def test_an_edit_to_a_top_level_package_file_misses_the_build_and_test_caches(tmp_path):
+    app = flat_project(tmp_path)
+    first = run_role(tmp_path, app)
+    assert first.rc == 0, first.output[-3000:]
+    assert stages(first) == {"build": "ok", "test:unit": "passed"}
+    second = run_role(tmp_path, app)
+    assert stages(second) == {"build": "cached", "test:unit": "cached"}
+
+    (app / "flatpkg/__init__.py").write_text("def hello():\n    return 'broken'\n")
+    third = run_role(tmp_path, app)
+    assert third.rc != 0
+    assert stages(third) == {"build": "ok", "test:unit": "failed"}
+    assert "broken" in (app / "dist/flatpkg-1.whl").read_text()
