@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 
@@ -18,6 +19,31 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     ConveyorError,
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._files import select_files
+
+# A line that says what went wrong: "ERROR ...", "error: ...", "fatal: ...", "ModuleNotFoundError: ...".
+ERROR_LINE = re.compile(
+    r"^(?:(?:ERROR|Error|error|FATAL|Fatal|fatal|FAILED|Failed)\b|[\w.]*(?:Error|Exception)\b(?::|$))|\berror:"
+)
+ERROR_LINE_MAX = 300
+
+
+def error_line(tail: list[str]) -> str:
+    """The line of a failed command's output tail that names what failed, for a one-line message.
+
+    The last line that reads as an error, joined with the indented lines under it (``python -m build`` prints
+    "ERROR Unmet dependencies ...:" and the missing requirement on the lines below, the last one being
+    "found: not installed"); without one, the last line that is not blank."""
+    lines = [line.rstrip() for line in tail]
+    for index in range(len(lines) - 1, -1, -1):
+        if ERROR_LINE.search(lines[index].strip()):
+            parts = [lines[index].strip()]
+            for follow in lines[index + 1 :]:
+                if not follow.strip() or not follow[:1].isspace():
+                    break
+                parts.append(follow.strip())
+            text = " ".join(parts)
+            return text if len(text) <= ERROR_LINE_MAX else text[: ERROR_LINE_MAX - 3] + "..."
+    return next((line.strip() for line in reversed(lines) if line.strip()), "(no output)")
 
 
 def normalise_steps(steps) -> list[dict]:
@@ -193,9 +219,8 @@ def build(
                 step_results=step_results,
             )
         if proc.rc != 0:
-            last = proc.tail[-1] if proc.tail else "(no output)"
             raise CommandError(
-                f"build step {index} '{step['name']}' failed with exit code {proc.rc}: {last}",
+                f"build step {index} '{step['name']}' failed with exit code {proc.rc}: {error_line(proc.tail)}",
                 failed_step=step["name"],
                 exit_code=proc.rc,
                 log_tail=proc.tail,

@@ -29,6 +29,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
 from ansible_collections.conveyor.cicd.plugins.module_utils._files import copy_tree, select_files, snapshot, walk_files
 
 SEVERITIES = ("error", "warning", "info")
+LISTED_FINDINGS = 20  # findings a failure message names; the result's findings hold all of them
 DIFF_LIMIT = 1024 * 1024  # files larger than this are listed as changed without a text diff
 
 
@@ -589,14 +590,25 @@ def _finish(result: dict, fail_on: str) -> dict:
     counts = summary["by_severity"]
     failing = counts["error"] + (counts["warning"] if fail_on == "warning" else 0)
     if fail_on != "never" and failing:
-        first = next(f for f in findings if f["severity"] == "error" or fail_on == "warning")
-        where = first["path"] + (f":{first['line']}" if first["line"] else "")
+        shown = [f for f in findings if f["severity"] == "error" or fail_on == "warning"]
         per_tool = ", ".join(
             f"{t}: {sum(c[s] for s in SEVERITIES)}" for t, c in summary["by_tool"].items() if sum(c.values())
         )
+        listed = "; ".join(_finding_line(f) for f in shown[:LISTED_FINDINGS])
+        more = (
+            f"; ... and {len(shown) - LISTED_FINDINGS} more (full list in the result's findings)"
+            if len(shown) > LISTED_FINDINGS
+            else ""
+        )
         raise CommandError(
-            f"lint found {counts['error']} errors and {counts['warning']} warnings ({per_tool}); first: {where} "
-            f"[{first['tool']} {first['rule'] or ''}] {first['message']}",
+            f"lint found {counts['error']} errors and {counts['warning']} warnings ({per_tool}); first: {listed}{more}",
             **{k: v for k, v in result.items() if k != "diff"},
         )
     return result
+
+
+def _finding_line(finding: dict) -> str:
+    where = finding["path"] + (f":{finding['line']}" if finding["line"] else "")
+    message = " ".join(str(finding["message"]).split())  # one line, whatever the tool printed
+    message = message if len(message) <= 120 else message[:117] + "..."
+    return f"{where} [{finding['tool']} {finding['rule'] or ''}] {message}"

@@ -1,10 +1,11 @@
-"""The ci role on a flat-layout project with its default cache inputs."""
+"""The ci role on a flat-layout project with its default cache inputs, and its capped lint failure."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+from tests.support.paths import require_binary
 from tests.support.playbook import run_tasks
 
 PY = sys.executable
@@ -72,3 +73,24 @@ def test_an_edit_to_a_top_level_package_file_misses_the_build_and_test_caches(tm
     assert third.rc != 0
     assert stages(third) == {"build": "ok", "test:unit": "failed"}
     assert "broken" in (app / "dist/flatpkg-1.whl").read_text()
+
+
+def test_a_lint_failure_prints_the_first_findings_and_keeps_all_in_the_result(tmp_path):
+    require_binary("ruff")
+    app = tmp_path / "app"
+    app.mkdir()
+    for index in range(25):
+        (app / f"m{index:02d}.py").write_text("import os\n")
+    run = run_role(tmp_path, app, ci_lint_enabled=True, ci_lint_tools=[{"name": "ruff"}], ci_build_enabled=False)
+    assert run.rc != 0
+    lint = run.result("Lint and check formatting")
+    assert len(lint["findings"]) == 25 and lint["stage"]["result"] == "failed"
+    failure = run.result("Fail on the lint findings")
+    assert failure["failed"] and failure["msg"].startswith("lint found 25 errors and 0 warnings (ruff: 25); first: ")
+    assert failure["msg"].count("[ruff F401]") == 20
+    assert failure["msg"].endswith("; ... and 5 more (full list in the result's findings)")
+    assert "findings" not in failure
+    facts = run.result("Collect the stage results")["ansible_facts"]
+    assert [(s["stage"], s["result"], s["details"]) for s in facts["ci_result"]] == [
+        ("lint", "failed", "25 errors, 0 warnings (1 tools)")
+    ]

@@ -8,10 +8,11 @@ import sys
 
 import pytest
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._build import run_build
+from ansible_collections.conveyor.cicd.plugins.module_utils._build import error_line, run_build
 from ansible_collections.conveyor.cicd.plugins.module_utils._cache import inputs_digest
-from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.conveyor.cicd.plugins.module_utils._errors import CommandError, ConfigurationError
 from ansible_collections.conveyor.cicd.plugins.module_utils._files import select_files
+from ansible_collections.conveyor.cicd.plugins.module_utils._lint import _finish
 from ansible_collections.conveyor.cicd.plugins.module_utils._test_suite import run_suite
 
 # a "wheel" made of the package's code, and a by-product in build/ as setuptools leaves one
@@ -169,6 +170,87 @@ def test_build_outputs_are_never_build_inputs(tmp_path):
     (tmp_path / "out/a.bin").write_text("old")
     assert select_files(str(tmp_path), ["**"], exclude=["out/*"]) == ["a.py"]
     assert select_files(str(tmp_path), ["**"], skip=[str(tmp_path / "out")]) == ["a.py"]
+
+
+UNMET = [
+    "writing manifest file 'pkg.egg-info/SOURCES.txt'",
+    "",
+    "ERROR Unmet dependencies (checked against /opt/venv/bin/python):",
+    "\tbackend-that-is-missing>=1",
+    "\t\twanted: >=1",
+    "\t\tfound: not installed",
+]
+
+
+def test_error_line_names_the_missing_requirement():
+    assert error_line(UNMET) == (
+        "ERROR Unmet dependencies (checked against /opt/venv/bin/python): backend-that-is-missing>=1 "
+        "wanted: >=1 found: not installed"
+    )
+    traceback = [
+        "Traceback (most recent call last):",
+        '  File "x.py", line 1',
+        "ModuleNotFoundError: No module named 'flit_core'",
+        "",
+    ]
+    assert error_line(traceback) == "ModuleNotFoundError: No module named 'flit_core'"
+    assert error_line(["compiling", "done badly", ""]) == "done badly"
+    assert error_line([]) == "(no output)"
+
+
+def test_a_failed_build_names_what_failed_on_its_last_line(tmp_path):
+    script = (
+        "import sys; print('ERROR Unmet dependencies:'); print('\\tbackend-that-is-missing>=1'); "
+        "print('\\t\\tfound: not installed'); sys.exit(1)"
+    )
+    with pytest.raises(CommandError) as info:
+        run_build(chdir=str(tmp_path), steps=[{"name": "wheel", "argv": [sys.executable, "-c", script]}])
+    assert info.value.msg.splitlines()[-1].endswith(
+        "failed with exit code 1: ERROR Unmet dependencies: backend-that-is-missing>=1 found: not installed"
+    )
+
+
+def _findings(count):
+    return [
+        {
+            "tool": "ruff",
+            "path": f"m{i:04d}.py",
+            "line": 1,
+            "column": 1,
+            "rule": "F401",
+            "severity": "error",
+            "message": "`os` imported but unused",
+        }
+        for i in range(count)
+    ]
+
+
+def test_a_lint_failure_names_twenty_findings_and_keeps_them_all_in_the_result():
+    findings = _findings(1590)
+    summary = {
+        "by_severity": {"error": 1590, "warning": 0, "info": 0},
+        "by_tool": {"ruff": {"error": 1590, "warning": 0, "info": 0}},
+        "total": 1590,
+    }
+    with pytest.raises(CommandError) as info:
+        _finish({"findings": findings, "summary": summary}, "error")
+    msg = info.value.msg
+    assert "\n" not in msg
+    assert msg.startswith("lint found 1590 errors and 0 warnings (ruff: 1590); first: m0000.py:1 [ruff F401]")
+    assert msg.count("[ruff F401]") == 20 and "m0019.py" in msg and "m0020.py" not in msg
+    assert msg.endswith("; ... and 1570 more (full list in the result's findings)")
+    assert len(info.value.details["findings"]) == 1590
+
+
+def test_a_short_lint_failure_lists_every_finding_without_a_tail():
+    summary = {
+        "by_severity": {"error": 3, "warning": 0, "info": 0},
+        "by_tool": {"ruff": {"error": 3, "warning": 0, "info": 0}},
+        "total": 3,
+    }
+    with pytest.raises(CommandError) as info:
+        _finish({"findings": _findings(3), "summary": summary}, "error")
+    assert info.value.msg.count("[ruff F401]") == 3 and "more" not in info.value.msg
 
 
 def test_a_report_log_and_cache_inside_the_project_are_no_inputs(tmp_path):
