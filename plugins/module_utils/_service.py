@@ -6,7 +6,8 @@
 release is installed when its content changed, followed by ``daemon-reload``.
 ``command``: start, stop and status argv lists and a pid file, for hosts without systemd (containers,
 tests, the embedded local hosts). The start command is detached into its own session with its output
-in a log file, so neither the module nor Ansible waits for it.
+in a log file, so neither the module nor Ansible waits for it. The manager writes the pid of the process it
+started into the pid file (an application that writes its own there, after forking say, replaces it).
 
 Arguments may contain placeholders, replaced before running: {release_path}, {release_id}, {version},
 {root}, {shared}.
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
 
-from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import write_if_changed
+from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_write_text, write_if_changed
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import (
     CommandError,
     ConfigurationError,
@@ -30,6 +32,9 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._process import find
 from ansible_collections.conveyor.cicd.plugins.module_utils._secrets import mask_text
 
 MANAGERS = ("systemd", "command", "none")
+# a line of a service's output that says what went wrong (a traceback's last line, a logged error)
+_ERROR_LINE = re.compile(r"^(?:ERROR|CRITICAL|FATAL|Error|error|fatal)\b|[\w.]*(?:Error|Exception)\b(?::|$)")
+LOG_LINE_MAX = 300
 DEFAULTS = {
     "manager": "none",
     "unit": None,
@@ -128,6 +133,11 @@ class Service:
     def stop(self) -> None:
         """Stop the service."""
 
+    def last_log_line(self) -> str | None:
+        """The line of the service's output since the last restart that says what went wrong, masked; None
+        when the manager keeps no log."""
+        return None
+
 
 class SystemdService(Service):
     manager = "systemd"
@@ -185,6 +195,7 @@ class CommandService(Service):
             raise ConfigurationError("service.manager command needs service.pid_file or service.status")
         self.pid_file = fill(spec.get("pid_file"), values)
         self.log_file = fill(spec.get("log_file"), values)
+        self._log_start = 0  # where the output of the last start begins in the log file
 
     def _env(self) -> dict:
         env = dict(os.environ)
@@ -224,6 +235,7 @@ class CommandService(Service):
         if self.pid_file:
             os.makedirs(os.path.dirname(os.path.abspath(self.pid_file)), exist_ok=True)
         with open(log_path, "ab") as log:
+            self._log_start = log.tell() if self.log_file else 0
             try:
                 proc = spawn(argv, release_path, self._env(), log)  # detached: Ansible must not wait for the service
             except OSError as exc:
@@ -231,7 +243,18 @@ class CommandService(Service):
                     f"service start command could not run {exc.filename or argv[0]} in {release_path}: "
                     f"{exc.strerror or exc}"
                 ) from exc
+        self._record_pid(proc.pid)
         self._wait_started(proc)
+
+    def _record_pid(self, pid: int) -> None:
+        """The pid of what was started, so that stop and status find it whether the service writes one or not;
+        a live pid already there was written by the service itself (it forked), and stays."""
+        if not self.pid_file:
+            return
+        found = read_pid(self.pid_file)
+        if found is not None and found != pid and pid_alive(found):
+            return
+        atomic_write_text(self.pid_file, f"{pid}\n", 0o644)
 
     def _wait_started(self, proc: subprocess.Popen) -> None:
         deadline = time.monotonic() + float(self.spec["start_timeout"])
@@ -242,6 +265,7 @@ class CommandService(Service):
             pid = read_pid(self.pid_file) if self.pid_file else None
             if self.pid_file and pid is not None and pid_alive(pid):
                 return
+            # a start command that exited with 0 has handed over to the process it forked: wait for its pid
             if not self.pid_file and self.running():
                 return
             time.sleep(0.02)
@@ -258,6 +282,21 @@ class CommandService(Service):
             lines = handle.read().decode("utf-8", errors="replace").strip().splitlines()
         # the service's own output may quote a secret or a part of one
         return f"; last log line: {self._mask(lines[-1])}" if lines else f"; see {self.log_file}"
+
+    def last_log_line(self) -> str | None:
+        if not self.log_file or not os.path.isfile(self.log_file):
+            return None
+        with open(self.log_file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            start = self._log_start if self._log_start <= size else 0  # rotated or truncated since the start
+            handle.seek(max(start, size - 16384))
+            lines = [line.strip() for line in handle.read().decode("utf-8", errors="replace").splitlines()]
+        lines = [line for line in lines if line]
+        if not lines:
+            return None
+        line = next((item for item in reversed(lines) if _ERROR_LINE.search(item)), lines[-1])
+        line = line if len(line) <= LOG_LINE_MAX else line[: LOG_LINE_MAX - 3] + "..."
+        return self._mask(line)  # the service's own output may quote a secret or a part of one
 
     def _mask(self, text: str) -> str:
         return mask_text(text, [fill(v, self.values) for v in self._secrets.values()])
