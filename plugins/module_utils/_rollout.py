@@ -16,6 +16,10 @@ Statuses: ``pending`` (unpacked, not yet healthy), ``active`` (what ``current`` 
 (was active and healthy: a rollback target), ``failed`` (health check or hook failed), ``rolled_back``
 (was active, then rolled back from).
 
+With ``python_env``, the release's Python environment is built at its final path (``releases/<id>/.venv``)
+from the wheelhouse the artifact carries, with no package index, after the rename and before the switch; a
+release whose environment cannot be built is never switched to.
+
 Every step is restartable: a run killed at any point leaves ``current`` valid, and the next run
 first repairs what it finds (staging leftovers, temporary links, releases missing from the state
 file) before it continues.
@@ -51,6 +55,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._health import subst
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import run
 from ansible_collections.conveyor.cicd.plugins.module_utils._service import make_service
 from ansible_collections.conveyor.cicd.plugins.module_utils._urls import check_url, url_file_name
+from ansible_collections.conveyor.cicd.plugins.module_utils._wheelhouse import PythonEnv
 
 SCHEMA = 1
 STATUSES = ("pending", "active", "previous", "failed", "rolled_back")
@@ -441,6 +446,8 @@ class Rollout:
         self.health_spec = normalize_health(params.get("health"))
         self._switched = False
         self.shared_paths = [self._check_shared(path) for path in params.get("shared_paths") or []]
+        env_spec = params.get("python_env")
+        self.python_env = PythonEnv(env_spec) if env_spec is not None else None
         self.result = {
             "changed": False,
             "release_id": None,
@@ -453,6 +460,7 @@ class Rollout:
             "pruned": [],
             "repaired": [],
             "releases": [],
+            "python_env": None,
         }
 
     @staticmethod
@@ -517,6 +525,31 @@ class Rollout:
             elif os.path.lexists(target):
                 os.unlink(target)
             os.symlink(source, target)
+
+    def build_env(self, release_id: str) -> None:
+        """The release's Python environment, complete (or, in check mode, whether it would be built)."""
+        if self.python_env is None:
+            return
+        release_dir = self.layout.release(release_id)
+        if self.check_mode and not os.path.isdir(release_dir):
+            venv, _ = self.python_env.paths(release_dir)
+            self.result["python_env"] = {"path": venv, "built": True}
+            return
+        try:
+            self.result["python_env"] = self.python_env.ensure(release_dir, check_mode=self.check_mode)
+        except ConveyorError as exc:
+            raise RolloutError(
+                f"the Python environment of release {release_id} could not be built: {exc.msg}", **exc.details
+            ) from exc
+
+    def env_complete(self, release_id: str) -> bool:
+        return self.python_env is None or self.python_env.complete(self.layout.release(release_id))
+
+    @staticmethod
+    def log_hint(service) -> dict:
+        """The service's own error line (for a failed health check): a message suffix and the detail."""
+        line = service.last_log_line()
+        return {"suffix": f"; service log: {line}" if line else "", "service_log": line}
 
     def health(self, release_id: str, version: str | None) -> dict:
         if self.health_spec is None:
@@ -612,7 +645,8 @@ class Rollout:
         """The release is already current: restart only when the service is down or unhealthy."""
         service = self.service(release_id, version)
         changed_unit = service.prepare(self.layout.release(release_id), check_mode=True)
-        healthy = service.running() and not changed_unit
+        env_ready = self.env_complete(release_id)
+        healthy = service.running() and not changed_unit and env_ready
         if healthy:
             report = self.health(release_id, version)
             self.result["health"] = report
@@ -622,15 +656,21 @@ class Rollout:
         self.result["changed"] = True
         self.result["restarted"] = True
         if self.check_mode:
+            if not env_ready:
+                self.build_env(release_id)
             return
+        if not env_ready:
+            self.build_env(release_id)
         service.prepare(self.layout.release(release_id))
         service.restart(self.layout.release(release_id))
         report = self.health(release_id, version)
         self.result["health"] = report
         if not report["ok"]:
+            hint = self.log_hint(service)
             raise RolloutError(
-                f"release {release_id} is current but unhealthy after a restart ({report['reason']}); "
+                f"release {release_id} is current but unhealthy after a restart ({report['reason']}){hint['suffix']}; "
                 "roll back with state=rolled_back",
+                service_log=hint["service_log"],
                 **self.finish(state),
             )
 
@@ -641,6 +681,7 @@ class Rollout:
         release_dir = self.layout.release(release_id)
         if self.check_mode:
             self.result["unpacked"] = not os.path.isdir(release_dir)
+            self.build_env(release_id)
             if record is None:
                 state["releases"].append({"id": release_id, "version": version, "sha256": sha256, "status": "pending"})
                 state["releases"][-1]["seq"] = _next_seq(state)
@@ -654,6 +695,7 @@ class Rollout:
         record.update(status="pending", deployed_at=now(), seq=_next_seq(state), version=version or record["version"])
         write_state(self.layout, state)
         try:
+            self.build_env(release_id)  # at the release's final path: what its scripts name
             self.run_hooks("before_switch", release_dir, release_id, version)
             point_current(self.layout, release_id)
             self._switched = True
@@ -664,8 +706,11 @@ class Rollout:
             report = self.health(release_id, version)
             self.result["health"] = report
             if not report["ok"]:
+                hint = self.log_hint(service)
                 raise RolloutError(
-                    f"health check of release {release_id} failed after {report['attempts']} attempts ({report['reason']})"
+                    f"health check of release {release_id} failed after {report['attempts']} attempts "
+                    f"({report['reason']}){hint['suffix']}",
+                    service_log=hint["service_log"],
                 )
             self.run_hooks("after_health", release_dir, release_id, version)
         except ConveyorError as exc:
@@ -778,8 +823,11 @@ class Rollout:
             report = self.health(target, record.get("version"))
             self.result["health"] = report
             if not report["ok"]:
+                hint = self.log_hint(service)
                 raise RolloutError(
-                    f"rolled back to {target}, but its health check fails ({report['reason']})", **self.finish(state)
+                    f"rolled back to {target}, but its health check fails ({report['reason']}){hint['suffix']}",
+                    service_log=hint["service_log"],
+                    **self.finish(state),
                 )
             self.prune(state)
             return self.finish(state)

@@ -151,10 +151,16 @@ options:
         description: A command (argv list) that exits with 0 while the service runs; without it the pid file decides.
         type: raw
       pid_file:
-        description: The pid file the started process writes. O(service.manager=command) needs it or O(service.status).
+        description:
+          - The pid file of the service. O(service.manager=command) needs it or O(service.status).
+          - The manager writes the pid of the process it starts into it, so the service need not write one; a
+            service that writes its own there (after forking, say) replaces it.
         type: str
       log_file:
-        description: File that receives the output of the start command.
+        description:
+          - File that receives the output of the start command. When the health check fails after a restart, the
+            failure message quotes the service's error line from it (secrets masked), for example a missing
+            module's C(ModuleNotFoundError).
         type: str
       environment:
         description: Environment variables of the start, stop and status commands (free-form; not for secrets).
@@ -225,6 +231,42 @@ options:
         type: raw
       command_timeout:
         description: Seconds the command may run. Default 30.
+        type: float
+  python_env:
+    description:
+      - Build the release's Python environment from the wheelhouse it carries (made in CI by
+        M(conveyor.cicd.wheelhouse)), on the host and with no package index. Without this option no environment is
+        built.
+      - After the release has its final directory (C(releases/<release_id>)) and before C(current) is switched, a
+        virtual environment is created at O(python_env.path) inside it (C(python -m venv)) and the wheels are
+        installed with C(pip install --no-index --find-links <wheelhouse>), so console scripts in
+        C(<release>/.venv/bin) name the release's own interpreter. A marker file written last says the environment
+        is complete; a half-made one (a killed run) is removed and built again by the next run.
+      - A release whose environment cannot be built is never switched to (the previous release keeps serving);
+        the task fails with pip's error line. The release that is current and has a complete environment is
+        left alone.
+      - The service then runs the environment's programs, for example with O(service.start)
+        V(["{release_path}/.venv/bin/app", --port, "8080"]).
+    type: dict
+    version_added: 0.2.0
+    suboptions:
+      wheelhouse:
+        description: The directory of wheels inside the release. Default V(wheelhouse).
+        type: str
+      path:
+        description: Where the environment is created, inside the release. Default V(.venv).
+        type: str
+      python:
+        description: The interpreter that creates the environment (C(-m venv)). Default the one running the module.
+        type: str
+      requirements:
+        description:
+          - What to install, each a requirement (V(app[extra])) or a requirements file inside the release. Default
+            every wheel in the wheelhouse.
+        type: list
+        elements: str
+      timeout:
+        description: Seconds creating the environment and installing into it may each take. Default 600.
         type: float
   rollback_on_failure:
     description: Switch back to the previous good release when the new one fails its health check or a hook.
@@ -309,6 +351,20 @@ EXAMPLES = r"""
     health:
       url: http://127.0.0.1:8080/healthz
 
+- name: Deploy an app with dependencies, its environment built from the wheelhouse in the artifact
+  conveyor.cicd.app_rollout:
+    root: /srv/app
+    artifact_path: /tmp/app-1.4.0.tar.gz
+    version: 1.4.0
+    python_env: {wheelhouse: wheelhouse, path: .venv}
+    service:
+      manager: command
+      start: ["{release_path}/.venv/bin/app-server", --port, "8080"]
+      pid_file: "{shared}/run/app.pid"
+      log_file: "{shared}/logs/service.log"
+    health:
+      url: http://127.0.0.1:8080/health
+
 - name: Roll back to the previous good release
   conveyor.cicd.app_rollout:
     root: /srv/app
@@ -360,6 +416,14 @@ releases:
   returned: always
   type: list
   elements: dict
+python_env:
+  description:
+    - The release's Python environment (with O(python_env)) - C(path), C(built) (whether it was, or in check mode
+      would be, built in this run), C(python) and C(wheels) (how many the wheelhouse holds); null without
+      O(python_env).
+  returned: always
+  type: dict
+  sample: {path: /srv/app/releases/1.4.0-3f2a9c1b7d4e/.venv, built: true, python: /usr/bin/python3, wheels: 7}
 conveyor_deploy:
   description: The deployment record (from O(record)) with C(action); absent without O(record).
   returned: when O(record) is set
@@ -394,6 +458,13 @@ SERVICE_OPTIONS = dict(
     start_timeout=dict(type="float"),
     stop_timeout=dict(type="float"),
 )
+PYTHON_ENV_OPTIONS = dict(
+    wheelhouse=dict(type="str"),
+    path=dict(type="str"),
+    python=dict(type="str"),
+    requirements=dict(type="list", elements="str"),
+    timeout=dict(type="float"),
+)
 RECORD_OPTIONS = dict(
     environment=dict(type="str"),
     version=dict(type="str"),
@@ -422,6 +493,7 @@ MODULE_SPEC = dict(
         service=dict(type="dict", default={}, options=SERVICE_OPTIONS),
         service_secrets=dict(type="dict", default={}, no_log=True),
         health=dict(type="dict", default={}, options=HEALTH_OPTIONS),
+        python_env=dict(type="dict", options=PYTHON_ENV_OPTIONS),
         rollback_on_failure=dict(type="bool", default=True),
         rollback_to=dict(type="str"),
         keep_releases=dict(type="int", default=5),
