@@ -51,6 +51,8 @@ def run_role(tmp_path, app, **overrides):
         "ci_test_suites": [{"name": "unit", "command": TESTS}],
         **overrides,
     }
+    if overrides.get("ci_build_steps") == "default":
+        del role_vars["ci_build_steps"]
     return run_tasks(
         tmp_path, [{"name": "ci", "ansible.builtin.include_role": {"name": "conveyor.cicd.ci"}, "vars": role_vars}]
     )
@@ -94,3 +96,20 @@ def test_a_lint_failure_prints_the_first_findings_and_keeps_all_in_the_result(tm
     assert [(s["stage"], s["result"], s["details"]) for s in facts["ci_result"]] == [
         ("lint", "failed", "25 errors, 0 warnings (1 tools)")
     ]
+
+
+def test_a_missing_build_requirement_is_named_on_the_last_line(tmp_path):
+    app = tmp_path / "app"
+    (app / "flatpkg").mkdir(parents=True)
+    (app / "flatpkg/__init__.py").write_text("")
+    (app / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools", "conveyor-missing-backend>=1"]\n'
+        'build-backend = "setuptools.build_meta"\n[project]\nname = "flatpkg"\nversion = "1"\n'
+    )
+    # the role's default build step: python -m build --no-isolation
+    run = run_role(tmp_path, app, ci_test_enabled=False, ci_build_steps="default")
+    assert run.rc != 0
+    msg = run.result("Build")["msg"]
+    assert "\n" not in msg
+    assert msg.startswith("build step 1 'wheel and sdist' failed with exit code 1: ERROR ")
+    assert "conveyor-missing-backend>=1" in msg and msg.endswith("found: not installed")
