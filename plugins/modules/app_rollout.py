@@ -354,7 +354,7 @@ EXAMPLES = r"""
 - name: Deploy an app with dependencies, its environment built from the wheelhouse in the artifact
   conveyor.cicd.app_rollout:
     root: /srv/app
-    artifact_path: /tmp/app-1.4.0.tar.gz
+    artifact_path: /srv/incoming/app-1.4.0.tar.gz
     version: 1.4.0
     python_env: {wheelhouse: wheelhouse, path: .venv}
     service:
