@@ -101,6 +101,8 @@ def test_role_gate_entry_point_judges_the_canary_hosts(tmp_path, canary_stack):
             "name": f"Gate {hosts[0]}",
             "ansible.builtin.include_role": {"name": "conveyor.cicd.monitoring", "tasks_from": "gate"},
             "vars": {
+                "conveyor_app_name": "sample_app",
+                "monitoring_metric_prefix": "sample_app",
                 "monitoring_gate_url": url,
                 "monitoring_gate_hosts": hosts,
                 "monitoring_gate_window": "10s",

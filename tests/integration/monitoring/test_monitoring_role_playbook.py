@@ -23,6 +23,9 @@ from tests.support.servers import free_port
 
 pytestmark = pytest.mark.integration
 
+# The sample app's description, as an inventory gives it: its name (the job) and its request metrics' prefix.
+SAMPLE_APP = {"conveyor_app_name": "sample_app", "monitoring_metric_prefix": "sample_app"}
+
 
 def write_play(path, role_vars, hosts="localhost"):
     play = [
@@ -63,6 +66,7 @@ def monitored(tmp_path_factory):
     app = start_sample_app(workdir, name="app1")
     ports = {"prometheus": free_port(), "pushgateway": free_port(), "node": free_port()}
     role_vars = {
+        **SAMPLE_APP,
         "monitoring_service_manager": "command",
         "monitoring_base_dir": str(workdir / "monitoring"),
         "monitoring_prometheus_port": ports["prometheus"],
@@ -215,6 +219,7 @@ def test_rules_pass_promtool_check_and_the_shipped_rule_tests(monitored):
 
 def rule_test_vars(tmp_path, **overrides):
     return {
+        **SAMPLE_APP,
         "monitoring_service_manager": "command",
         "monitoring_base_dir": str(tmp_path / "m"),
         "monitoring_start": False,
@@ -258,6 +263,7 @@ def test_a_threshold_the_rule_tests_do_not_hold_for_fails_in_one_line(tmp_path):
 
 def test_an_invalid_rule_is_refused_by_promtool_before_it_is_written(tmp_path):
     role_vars = {
+        **SAMPLE_APP,
         "monitoring_service_manager": "command",
         "monitoring_base_dir": str(tmp_path / "m"),
         "monitoring_start": False,
