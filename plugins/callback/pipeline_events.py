@@ -74,7 +74,7 @@ options:
   deploy_actions:
     description:
       - Actions whose results are deployments even without a C(conveyor_deploy) dictionary
-        (the environment is then C(unknown)). Results of any action that carry C(conveyor_deploy) count too.
+        (the environment is then the one the host was deployed to earlier in the run, else C(unknown)). Results of any action that carry C(conveyor_deploy) count too.
     type: list
     elements: str
     default: [conveyor.cicd.app_rollout]
@@ -181,6 +181,7 @@ class CallbackModule(CallbackBase):
         self.playbooks_started = 0
         self.recorded = False
         self.counted = {}
+        self.host_environments = {}
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -305,6 +306,7 @@ class CallbackModule(CallbackBase):
         self.stage = None
         self.stages = []
         self.seq = 0
+        self.host_environments = {}
 
     def v2_playbook_on_play_start(self, play):
         if self.run_id is None:
@@ -392,7 +394,11 @@ class CallbackModule(CallbackBase):
             "previous_release": item.get("previous_release"),
             "current_release": item.get("current_release"),
         }
-        environment = deploy.get("environment") or "unknown"
+        # a result without its environment (a rollback task that crashed before it could say) belongs to the
+        # environment this host was deployed to earlier in the run
+        environment = deploy.get("environment") or self.host_environments.get(host) or "unknown"
+        if environment != "unknown":
+            self.host_environments[host] = environment
         self._safely(
             "the deployment",
             self.store.add_deployment,

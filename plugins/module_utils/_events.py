@@ -518,6 +518,13 @@ class EventStore:
             item["statuses"].add("rolled_back" if row["rolled_back"] else row["status"])
             for field, column in (("version", "version"), ("commit", "commit_sha"), ("commit_time", "commit_time")):
                 item[field] = row[column] if row[column] is not None else item[field]
+        # a rollback in the same run of hosts this run had just deployed (a canary rolled back by the deploy's
+        # rescue) makes that deployment rolled back, whatever the failure window
+        for item in grouped.values():
+            rollback = grouped.get((item["run_id"], item["environment"], "rollback"))
+            undone = rollback and rollback["at"] >= item["started"] and set(rollback["hosts"]) & set(item["hosts"])
+            if item["kind"] == "deploy" and undone:
+                item["statuses"].add("rolled_back")
         result = []
         for item in grouped.values():
             statuses = item.pop("statuses")
@@ -637,11 +644,16 @@ def compute_dora(
     rollbacks = [d for d in history if d["kind"] == "rollback" and d["status"] == "success"]
     in_window = [d for d in deploys if start < d["at"] <= end]
 
+    # a rollback in a run that deployed this environment undid that run's own change (a canary's rescue), so only
+    # the rollbacks of other runs (explicit rollbacks) mark the deployment before them as failed
+    deploy_runs = {d["run_id"] for d in deploys}
+    explicit_rollbacks = [r for r in rollbacks if r["run_id"] not in deploy_runs]
+
     # change failure: failed, rolled back by the rollout, or followed by a rollback within the window
     def is_failed(deploy):
         if deploy["status"] != "success":
             return True
-        return any(deploy["at"] < r["at"] <= deploy["at"] + window_seconds for r in rollbacks)
+        return any(deploy["at"] < r["at"] <= deploy["at"] + window_seconds for r in explicit_rollbacks)
 
     failed = [d for d in in_window if is_failed(d)]
     successful = [d for d in in_window if d["status"] == "success"]

@@ -214,3 +214,36 @@ def test_a_run_without_a_pid_from_an_older_store_is_abandoned_after_a_day(tmp_pa
         store.start_run("old", "pipeline.yml", 1000.0, controller="ci-1")
         assert store.close_abandoned_runs("ci-1", 1000.0 + 3600) == []
         assert store.close_abandoned_runs("ci-1", 1000.0 + 90000) == ["old"]
+
+
+def test_a_canary_rolled_back_later_in_its_run_is_a_rolled_back_deployment(tmp_path):
+    from ansible_collections.conveyor.cicd.plugins.module_utils._events import compute_dora
+
+    with EventStore(str(tmp_path / "e.db")) as store:
+        store.start_run("good", "deploy.yml", 100.0)
+        store.add_deployment("good", None, "app2", 110.0, "production", version="1.0.0", changed=True)
+        store.add_deployment("good", None, "app3", 111.0, "production", version="1.0.0", changed=True)
+        store.finish_run("good", 120.0, "success")
+        # the canary switched (success), then its re-check failed and the rescue restored 1.0.0
+        store.start_run("bad", "deploy.yml", 200.0)
+        store.add_deployment("bad", None, "app2", 210.0, "production", version="2.0.0", changed=True)
+        store.add_deployment("bad", None, "app2", 215.0, "production", kind="rollback", version="1.0.0", changed=True)
+        store.finish_run("bad", 220.0, "failed")
+        # a rollback of another host in another run changes nothing for these
+        store.start_run("other", "deploy.yml", 300.0)
+        store.add_deployment("other", None, "app1", 310.0, "staging", version="2.0.0", changed=True)
+        store.finish_run("other", 320.0, "success")
+        deploys = [(d["run_id"], d["kind"], d["status"]) for d in store.deployments()]
+        assert deploys == [
+            ("good", "deploy", "success"),
+            ("bad", "deploy", "rolled_back"),
+            ("bad", "rollback", "success"),
+            ("other", "deploy", "success"),
+        ]
+        # a failed change even when the failure window is shorter than the time to the rollback
+        dora = compute_dora(store, "production", days=1, now=1000.0, failure_window="1s")
+        # and the canary's rollback undid its own run's change, not the deployment before it
+        wide = compute_dora(store, "production", days=1, now=1000.0, failure_window="1d")
+    assert dora["change_failure_rate"]["failed_deployments"] == 1
+    assert dora["change_failure_rate"]["rate"] == 0.5
+    assert wide["change_failure_rate"]["failed_deployments"] == 1
