@@ -870,6 +870,9 @@ def deploy_record(params: dict, result: dict) -> dict | None:
     state = params.get("state") or "present"
     out = {key: record.get(key) for key in sorted(allowed)}
     out["version"] = out["version"] or params.get("version") or result.get("version")
+    if not out["version"] and state == "rolled_back":  # the version of the release it went back to
+        target = result.get("release_id")
+        out["version"] = next((r.get("version") for r in result.get("releases") or () if r.get("id") == target), None)
     out["action"] = "rollback" if state == "rolled_back" else ("remove" if state == "absent" else "deploy")
     return out
 

@@ -61,6 +61,8 @@ def test_failed_canaries_are_failed_changes_of_their_environment(pipeline):
     assert {environment for environment, *_ in rows} == {"production"}, rows  # nothing under "unknown"
     # the canary's rollback after the gate, of production too
     assert [(kind, host) for _, kind, _, host in rows if kind == "rollback"] == [("rollback", "app2")]
+    # and it records the release it went back to, not the one it left
+    assert [version for _, kind, version, _ in rows if kind == "rollback"] == ["1.0.0"]
 
     run = run_tasks(
         pipeline["tmp"],
