@@ -162,3 +162,21 @@ def stop_hosts(state_dir: Path) -> None:
         with contextlib.suppress(OSError, ValueError):
             os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
     time.sleep(0.3)
+
+
+def serving(port: int, timeout: float = 2.0) -> str | None:
+    """The version that 127.0.0.1:port answers on /version; ``None`` when nothing listens, ``"HTTP <code>"`` on an
+    error status."""
+    try:
+        status, body = get_json(f"http://127.0.0.1:{port}/version", timeout=timeout)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+    return body["version"] if status == 200 and body else f"HTTP {status}"
+
+
+def version_statuses(root: Path) -> dict:
+    """{version: status} of every release recorded under ``root``; {} when nothing was ever recorded."""
+    path = Path(root) / "releases.json"
+    if not path.exists():
+        return {}
+    return {item["version"]: item["status"] for item in read_state(root)["releases"]}
