@@ -74,7 +74,8 @@ options:
   deploy_actions:
     description:
       - Actions whose results are deployments even without a C(conveyor_deploy) dictionary
-        (the environment is then the one the host was deployed to earlier in the run, else C(unknown)). Results of any action that carry C(conveyor_deploy) count too.
+        (the environment is then the one the host was deployed to earlier in the run, else C(unknown)).
+        Results of any action that carry C(conveyor_deploy) count too.
     type: list
     elements: str
     default: [conveyor.cicd.app_rollout]

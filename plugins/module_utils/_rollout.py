@@ -532,7 +532,7 @@ class Rollout:
             return
         release_dir = self.layout.release(release_id)
         if self.check_mode and not os.path.isdir(release_dir):
-            venv, _ = self.python_env.paths(release_dir)
+            venv = self.python_env.paths(release_dir)[0]
             self.result["python_env"] = {"path": venv, "built": True}
             return
         try:

@@ -287,7 +287,7 @@ class PythonEnv:
         }
 
     def complete(self, release_dir: str) -> bool:
-        venv, _ = self.paths(release_dir)
+        venv = self.paths(release_dir)[0]
         marker = read_json(os.path.join(venv, ENV_MARKER))
         return marker == self._wanted(release_dir)
 
@@ -314,7 +314,7 @@ class PythonEnv:
                 path = os.path.join(release_dir, item)
                 argv += ["-r", path] if os.path.isfile(path) else [item]
         else:
-            argv += [os.path.join(wheelhouse, name) for name, _ in wanted["wheels"]]
+            argv += [os.path.join(wheelhouse, wheel[0]) for wheel in wanted["wheels"]]
         self._run(argv, release_dir, timeout, "pip install")
         atomic_write_json(os.path.join(venv, ENV_MARKER), wanted, 0o644)
         return report

@@ -66,7 +66,7 @@ options:
       - The files O(inputs) select from.
       - C(tree) is every file under O(chdir) except tool directories (C(.git), C(.venv), C(__pycache__),
         C(*.egg-info), ...).
-      - C(git) is the files git lists for O(chdir) (C(git ls-files --cached --others --exclude-standard)):
+      - C(git) is the files git lists for O(chdir) (C(git ls-files --cached --others --exclude-standard)) -
         tracked files, and untracked files that are not ignored. Outside a git work tree, or in a directory its
         repository ignores, it is C(tree) without the C(build) and C(dist) directories at the top of O(chdir).
     type: str

@@ -131,7 +131,7 @@ options:
       - The files O(inputs) select from, for every suite.
       - C(tree) is every file under the suite's directory except tool directories (C(.git), C(.venv),
         C(__pycache__), C(*.egg-info), ...).
-      - C(git) is the files git lists for it (C(git ls-files --cached --others --exclude-standard)): tracked files,
+      - C(git) is the files git lists for it (C(git ls-files --cached --others --exclude-standard)) - tracked files,
         and untracked files that are not ignored. Outside a git work tree, or in a directory its repository
         ignores, it is C(tree) without the C(build) and C(dist) directories at the top of the directory.
     type: str

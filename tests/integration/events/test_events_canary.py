@@ -58,11 +58,11 @@ def test_failed_canaries_are_failed_changes_of_their_environment(pipeline):
         rows = connection.execute("SELECT environment, kind, version, host FROM deployments ORDER BY at").fetchall()
     finally:
         connection.close()
-    assert {environment for environment, *_ in rows} == {"production"}, rows  # nothing under "unknown"
+    assert {row[0] for row in rows} == {"production"}, rows  # nothing under "unknown"
     # the canary's rollback after the gate, of production too
-    assert [(kind, host) for _, kind, _, host in rows if kind == "rollback"] == [("rollback", "app2")]
+    assert [(row[1], row[3]) for row in rows if row[1] == "rollback"] == [("rollback", "app2")]
     # and it records the release it went back to, not the one it left
-    assert [version for _, kind, version, _ in rows if kind == "rollback"] == ["1.0.0"]
+    assert [row[2] for row in rows if row[1] == "rollback"] == ["1.0.0"]
 
     run = run_tasks(
         pipeline["tmp"],

@@ -58,7 +58,7 @@ def test_target_addresses_follow_the_hosts_connection_and_explicit_address(tmp_p
         },
         {"ansible_connection": "ansible.builtin.local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
     )
-    _, config, _ = render(tmp_path, inventory, conveyor_app_name="shop-api")
+    config = render(tmp_path, inventory, conveyor_app_name="shop-api")[1]
     targets = {c["labels"]["host"]: c["targets"][0] for c in job(config, "shop_api")["static_configs"]}
     assert targets == {
         "web1": "127.0.0.1:28081",  # a local connection: loopback, never the unresolvable inventory name
@@ -73,9 +73,9 @@ def test_target_addresses_follow_the_hosts_connection_and_explicit_address(tmp_p
     [("pypiserver", "pypiserver"), ("conveyor-sample-app", "conveyor_sample_app"), ("9.app", "_9_app")],
 )
 def test_the_job_is_the_application_name_made_prometheus_safe(tmp_path, name, expected):
-    _, config, rules = render(
-        tmp_path, app_inventory({"web1": {"ansible_connection": "local"}}), conveyor_app_name=name
-    )
+    config, rules = render(tmp_path, app_inventory({"web1": {"ansible_connection": "local"}}), conveyor_app_name=name)[
+        1:
+    ]
     assert job(config, expected) is not None
     assert rules["groups"][0]["rules"][0]["expr"] == f'up{{job="{expected}"}} == 0'
 

@@ -94,7 +94,7 @@ def test_the_last_log_line_is_the_error_since_the_last_start_masked(tmp_path):
     )
     service.restart(str(tmp_path))
     try:
-        for _ in range(200):
+        for _attempt in range(200):
             if "shutting down" in log.read_text():
                 break
             time.sleep(0.02)
