@@ -28,6 +28,7 @@ attributes:
       altered); runs nothing.
   diff_mode:
     support: none
+    description: The result lists every wheel with its sha256 and size; there is no before/after text to show.
 options:
   dest:
     description: The wheelhouse directory (absolute), replaced whole when it is built.
