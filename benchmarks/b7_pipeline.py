@@ -374,11 +374,12 @@ def make_inventory(directory: Path, app: Path, state: Path, ports: dict) -> Path
         for host, hostvars in group["hosts"].items():
             hostvars["deploy_port"] = ports[host]
     hosts_file.write_text(yaml.safe_dump(hosts, sort_keys=False))
-    (inventory / "group_vars" / "all.yml").write_text(
-        yaml.safe_dump(
-            {"conveyor_project_root": str(ROOT), "conveyor_app_dir": str(app), "conveyor_state_dir": str(state)}
-        )
-    )
+    # keep the sample app's description (package contents, version files, ...); move only the paths
+    all_file = inventory / "group_vars" / "all.yml"
+    all_vars = yaml.safe_load(all_file.read_text())
+    all_vars.update(conveyor_project_root=str(ROOT), conveyor_app_dir=str(app), conveyor_state_dir=str(state))
+    all_vars["monitoring_prometheus_port"] = ports["prometheus"]
+    all_file.write_text(yaml.safe_dump(all_vars, sort_keys=False))
     monitoring_file = inventory / "group_vars" / "controller" / "monitoring.yml"
     monitoring = yaml.safe_load(monitoring_file.read_text())
     monitoring["monitoring_prometheus_port"] = ports["prometheus"]

@@ -14,6 +14,8 @@ pytestmark = pytest.mark.integration
 
 STATIC = '[project]\nname = "flatapp"\nversion = "0.1.0"\n'
 DYNAMIC = '[project]\nname = "flatapp"\ndynamic = ["version"]\n'
+# setuptools reads the version from the package: a "version =" line that is not a version
+SETUPTOOLS_ATTR = DYNAMIC + '\n[tool.setuptools.dynamic]\nversion = { attr = "flatapp.__version__" }\n'
 
 
 @pytest.fixture
@@ -60,7 +62,9 @@ def test_a_static_pyproject_version_is_the_default_version_file(tmp_path, invent
     assert (repo / "flatapp" / "__init__.py").read_text() == '__version__ = "0.1.0"\n'
 
 
-@pytest.mark.parametrize("pyproject", [DYNAMIC, None], ids=["dynamic-version", "no-pyproject"])
+@pytest.mark.parametrize(
+    "pyproject", [DYNAMIC, SETUPTOOLS_ATTR, None], ids=["dynamic-version", "setuptools-attr", "no-pyproject"]
+)
 def test_without_a_static_version_no_file_is_rewritten_and_the_tag_carries_it(tmp_path, inventory, pyproject):
     run = release(make_app(tmp_path, pyproject), inventory, tmp_path)
     assert run.rc == 0, run.output[-3000:]
