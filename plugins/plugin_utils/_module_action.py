@@ -4,7 +4,7 @@
 
 A module task normally costs a new Python interpreter that unpacks the module and its module_utils.
 When the task runs on the controller anyway (a local connection, no ``become``, no ``async``, not
-delegated, and the target's Python is the one running Ansible), this action plugin does what the
+delegated to another host, and the target's Python is the one running Ansible), this action plugin does what the
 module would do, in the worker process Ansible already forked for the task:
 
 1. validate the task's arguments with ansible-core's public ``ArgumentSpecValidator`` against the
@@ -106,7 +106,8 @@ class ModuleAction(ActionBase):
             return "conveyor_in_process is false"
         if getattr(self._connection, "transport", None) not in _LOCAL_TRANSPORTS:
             return "the connection is not local"
-        if self._task.delegate_to:
+        # delegating a host's task to that same host changes nothing (a role's delegate_to: localhost, run there)
+        if self._task.delegate_to and self._task.delegate_to != task_vars.get("inventory_hostname"):
             return "the task is delegated"
         if self._play_context.become:
             return "the task uses become"

@@ -126,3 +126,23 @@ def test_conveyor_in_process_false_runs_a_module_process(tmp_path, value):
     assert run.rc == 0, run.output
     assert IN_PROCESS_LINE not in run.output
     assert "runs as a module (conveyor_in_process is false)" in run.output
+
+
+def test_a_task_delegated_to_its_own_host_still_runs_in_the_controller(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE)
+    run = run_tasks(
+        tmp_path,
+        f"""
+        - conveyor.cicd.test_suite:
+            name: probe
+            chdir: "{tmp_path}"
+            command: ["{PY}", "{probe}", "{{junit_xml}}"]
+          environment:
+            PROBE: "yes"
+          delegate_to: localhost
+        """,
+        args=("-vvv",),
+    )
+    assert run.rc == 0, run.output
+    assert IN_PROCESS_LINE in run.output
