@@ -225,6 +225,45 @@ def git_info(path: str, required: bool = False) -> dict | None:
     return {"commit": fields[0], "commit_time": iso_utc(epoch), "epoch": epoch}
 
 
+def check_tag_format(release_tag) -> str:
+    """``release_tag`` when it is a tag format with ``{version}`` exactly once; "" for none."""
+    if release_tag is None or release_tag == "":
+        return ""
+    if not isinstance(release_tag, str) or release_tag.count("{version}") != 1:
+        raise ConfigurationError(
+            f"release_tag {release_tag!r} must contain '{{version}}' exactly once, e.g. v{{version}}, or be empty"
+            " for no check"
+        )
+    return release_tag
+
+
+def tagged_commit(path: str, tag: str) -> str | None:
+    """The commit the tag ``tag`` names in the repository holding ``path``; None when there is no such tag."""
+    rc, out, _err = run_capture(
+        ["git", "-C", path, "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}"],
+        env={"LC_ALL": "C", "GIT_PAGER": "cat"},
+        timeout=60,
+    )
+    commit = out.strip()
+    return commit if rc == 0 and commit else None
+
+
+def verify_release_tag(path: str, name: str, version: str, tag_format: str, git: dict) -> str:
+    """The tag ``tag_format`` gives ``version`` when it names the HEAD commit in ``git``; else ConfigurationError."""
+    tag = tag_format.replace("{version}", version)
+    commit = tagged_commit(path, tag)
+    if commit == git["commit"]:
+        return tag
+    why = "the commit a release tag names is the one built and tested"
+    if commit is not None:
+        why = f"{tag} is on commit {commit[:12]}; {why}"
+    raise ConfigurationError(
+        f"{name} {version} is not a release build: commit {git['commit'][:12]} is not tagged {tag} ({why}); publish"
+        " it as a snapshot (snapshot: true, conveyor_snapshot: true in the pipeline), or run the pipeline on a"
+        " checkout of the tag"
+    )
+
+
 def snapshot_version(version: str, git: dict | None) -> str:
     """The prerelease version of an unreleased commit: ``1.4.0-dev.g0123456789ab``, ``1.4.0-dev`` outside git."""
     return f"{version}-dev" + (f".g{git['commit'][:12]}" if git else "")
@@ -451,6 +490,7 @@ def package(
     environ: dict | None = None,
     snapshot: bool = False,
     tracked: bool = False,
+    release_tag: str | None = None,
 ) -> dict:
     """Package ``src`` into ``dest``: archives, ``.sha256`` files and the release manifest.
 
@@ -458,9 +498,15 @@ def package(
     outside git): a prerelease named after the packaged commit. With ``tracked`` only the files git tracks in
     ``src`` are candidates (every file when ``src`` is not in a git work tree); ``file_selection`` in the
     result says which applied. An archive that would hold no file is an error, never an empty artifact.
+
+    Without ``snapshot``, ``release_tag`` (a tag format such as ``v{version}``) makes the packaged commit prove it
+    is the release: HEAD must carry the tag the format gives ``version``, else nothing is written and a
+    ConfigurationError says so. Outside git there is no commit to check; ``release_tag`` in the result is the tag
+    verified, or None.
     """
     name = _check_name(name, "name")
     version = _check_name(version, "version")
+    tag_format = check_tag_format(release_tag)
     formats = list(formats or [])
     if not formats and not wheels and not sdists:
         raise ConfigurationError("nothing to package: give at least one format, wheel or sdist")
@@ -509,8 +555,12 @@ def package(
     if git_dir is not None and not os.path.isdir(git_dir):
         raise ConfigurationError(f"git_dir '{git_dir}' is not a directory")
     git = git_info(git_path, required=git_dir is not None) if git_path else None
+    verified_tag = None
     if snapshot:
         version = snapshot_version(version, git)
+    elif tag_format and git is not None:
+        # a release version must come from the commit its tag names, the one the pipeline built and tested
+        verified_tag = verify_release_tag(git_path, name, version, tag_format, git)
     epoch, epoch_source = resolve_epoch(source_date_epoch, os.environ if environ is None else environ, git)
 
     if not check_mode:
@@ -571,5 +621,6 @@ def package(
         "source_date_epoch": epoch,
         "source_date_epoch_from": epoch_source,
         "git": manifest["git"],
+        "release_tag": verified_tag,
         "diff": {"before": before, "after": after, "before_header": manifest_path, "after_header": manifest_path},
     }

@@ -49,6 +49,15 @@ options:
         which version was packaged.
     type: bool
     default: false
+  release_tag:
+    description:
+      - A tag format with C({version}) exactly once, for example C(v{version}), that proves a release build. Without
+        O(snapshot), the C(HEAD) commit of O(git_dir) or O(src) must carry the tag it gives O(version) (C(v1.4.0)),
+        else the task fails before anything is written, so that a version is only ever packaged from the commit its
+        release tag names, the one the pipeline built and tested. RV(release_tag) says which tag was verified.
+      - Ignored with O(snapshot) (a snapshot is named after its own commit) and outside git (there is no commit to
+        check). Default none, no check.
+    type: str
   dest:
     description: Output directory for artifacts, checksum files and the manifest. Created when missing.
     type: path
@@ -200,6 +209,11 @@ git:
   description: C(commit) and C(commit_time) of the recorded commit, or null outside git.
   returned: always
   type: dict
+release_tag:
+  description: The release tag verified on the packaged commit (O(release_tag)), or null when nothing was checked.
+  returned: always
+  type: str
+  sample: v1.4.0
 """
 
 from ansible_collections.conveyor.cicd.plugins.module_utils._module import ConveyorModule
@@ -227,6 +241,7 @@ def run(module: ConveyorModule) -> dict:
         check_mode=module.check_mode,
         snapshot=params["snapshot"],
         tracked=params["tracked"],
+        release_tag=params["release_tag"],
     )
     diff = result.pop("diff")
     if module._diff and diff["before"] != diff["after"]:
@@ -240,6 +255,7 @@ MODULE_SPEC = dict(
         name=dict(type="str", required=True),
         version=dict(type="str", required=True),
         snapshot=dict(type="bool", default=False),
+        release_tag=dict(type="str"),
         dest=dict(type="path", required=True),
         formats=dict(type="list", elements="str", choices=["tar.gz", "zip"], default=["tar.gz"]),
         include=dict(type="list", elements="str", default=[]),

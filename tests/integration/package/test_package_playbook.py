@@ -82,17 +82,26 @@ def packed(tmp_path, version):
 
 
 def test_by_default_the_package_holds_every_file_git_tracks(flat_app, inventory, tmp_path):
+    git(flat_app, "tag", "v2.3.2")  # a release build: the checkout of the release tag
     first = package(flat_app, inventory, tmp_path, conveyor_snapshot=False)
     assert first.rc == 0, first.output[-3000:]
     result = first.result("Package the release")
-    assert result["file_selection"] == "git" and result["version"] == "2.3.2"
+    assert result["file_selection"] == "git" and result["version"] == "2.3.2" and result["release_tag"] == "v2.3.2"
     assert packed(tmp_path, "2.3.2") == ["README.md", "flatapp/__init__.py", "flatapp/server.py", "setup.py"]
     again = package(flat_app, inventory, tmp_path, conveyor_snapshot=False)
     assert again.rc == 0 and again.stats["localhost"]["changed"] == 0, again.output[-3000:]
 
 
 def test_include_globs_narrow_the_package(flat_app, inventory, tmp_path):
-    run = package(flat_app, inventory, tmp_path, conveyor_snapshot=False, conveyor_package_include=["flatapp/"])
+    git(flat_app, "tag", "release-2.3.2")
+    run = package(
+        flat_app,
+        inventory,
+        tmp_path,
+        conveyor_snapshot=False,
+        conveyor_release_tag_format="release-{version}",
+        conveyor_package_include=["flatapp/"],
+    )
     assert run.rc == 0, run.output[-3000:]
     assert packed(tmp_path, "2.3.2") == ["flatapp/__init__.py", "flatapp/server.py"]
 
@@ -118,3 +127,14 @@ def test_an_app_dir_whose_files_git_does_not_track_is_an_error_not_an_empty_pack
     assert run.rc != 0
     msg = run.result("Package the release")["msg"]
     assert "the package would be empty" in msg and "git tracks none" in msg and "\n" not in msg, msg
+
+
+def test_a_release_build_of_a_commit_the_release_tag_does_not_name_fails_and_writes_nothing(
+    flat_app, inventory, tmp_path
+):
+    run = package(flat_app, inventory, tmp_path, conveyor_snapshot=False)
+    assert run.rc != 0
+    msg = run.result("Package the release")["msg"]
+    assert msg.startswith("flatapp 2.3.2 is not a release build: commit ") and "is not tagged v2.3.2 (" in msg, msg
+    assert "\n" not in msg
+    assert not (tmp_path / "state" / "packages").exists()

@@ -47,6 +47,7 @@ def app(tmp_path):
     git(project, "init", "-q")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "feat: tinyapp")
+    git(project, "tag", "v1.0.0")  # the package stage publishes 1.0.0 only from the commit its release tag names
     wheel = build_wheel(project, project / "dist")
     return {"dir": project, "wheel": wheel, "links": links}
 
@@ -159,6 +160,7 @@ def test_a_changed_file_rebuilds_the_staged_tree_and_check_mode_predicts_it(env)
     (app / "NOTES.md").write_text("notes\n")
     git(app, "add", "NOTES.md")
     git(app, "commit", "-q", "-m", "docs: notes")
+    git(app, "tag", "-f", "v1.0.0")  # a release build of the new commit
     predicted = package(env, check=True)
     assert predicted.rc == 0, predicted.output[-3000:]
     assert predicted.result("Package the release")["changed"] is True

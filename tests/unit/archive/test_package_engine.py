@@ -457,3 +457,78 @@ def git_repo_of(root):
     )
     for argv in (["git", "init", "-q"], ["git", "add", "README.md"], ["git", "commit", "-q", "-m", "docs: readme"]):
         subprocess.run(argv, cwd=root, env=env, check=True)
+
+
+def git_in(root, *argv):
+    env = dict(
+        os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@x", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@x"
+    )
+    return subprocess.run(["git", *argv], cwd=root, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_a_release_is_packaged_from_the_commit_its_tag_names(tree, tmp_path):
+    commit = git_repo(tree)
+    git_in(tree, "tag", "-a", "-m", "Release 1.2.0", "v1.2.0")  # annotated: the tag object is not the commit
+    result = package(str(tree), "app", "1.2.0", str(tmp_path / "dist"), environ={}, release_tag="v{version}")
+    assert result["release_tag"] == "v1.2.0" and result["version"] == "1.2.0"
+    assert result["git"]["commit"] == commit
+    # a lightweight tag, another format, and src below the top of the work tree
+    git_in(tree, "tag", "app-1.2.0")
+    below = package(str(tree / "src"), "app", "1.2.0", str(tmp_path / "below"), environ={}, release_tag="app-{version}")
+    assert below["release_tag"] == "app-1.2.0"
+
+
+def test_an_untagged_commit_is_not_packaged_as_a_release(tree, tmp_path):
+    commit = git_repo(tree)
+    for check_mode in (True, False):
+        with pytest.raises(ConfigurationError) as bad:
+            package(
+                str(tree),
+                "app",
+                "1.2.0",
+                str(tmp_path / "dist"),
+                environ={},
+                release_tag="v{version}",
+                check_mode=check_mode,
+            )
+        message = str(bad.value)
+        assert message.startswith(f"app 1.2.0 is not a release build: commit {commit[:12]} is not tagged v1.2.0 (")
+        assert "conveyor_snapshot: true" in message and "\n" not in message
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_release_tag_on_an_older_commit_does_not_make_head_the_release(tree, tmp_path):
+    first = git_repo(tree)
+    git_in(tree, "tag", "v1.2.0")
+    (tree / "src" / "app" / "core.py").write_text("changed after the release\n")
+    git_in(tree, "commit", "-q", "-am", "fix: after the release")
+    with pytest.raises(
+        ConfigurationError, match=rf"is not tagged v1\.2\.0 \(v1\.2\.0 is on commit {first[:12]};"
+    ) as bad:
+        package(str(tree), "app", "1.2.0", str(tmp_path / "dist"), environ={}, release_tag="v{version}")
+    assert "\n" not in str(bad.value)
+    assert not (tmp_path / "dist").exists()
+    # the same commit as a snapshot is fine: it is named after itself, and no tag is checked
+    snapshot = package(
+        str(tree), "app", "1.2.0", str(tmp_path / "snap"), environ={}, snapshot=True, release_tag="v{version}"
+    )
+    assert snapshot["release_tag"] is None and snapshot["version"].startswith("1.2.0-dev.g")
+
+
+def test_outside_git_there_is_no_commit_to_check(tree, tmp_path):
+    result = package(str(tree), "app", "1.2.0", str(tmp_path / "dist"), environ={}, release_tag="v{version}")
+    assert result["release_tag"] is None and result["git"] is None and result["version"] == "1.2.0"
+
+
+@pytest.mark.parametrize("release_tag", ["v1.2.0", "{version}-{version}", ["v{version}"]])
+def test_a_release_tag_without_version_exactly_once_is_one_line(tree, tmp_path, release_tag):
+    with pytest.raises(ConfigurationError, match=r"release_tag .* must contain '\{version\}' exactly once") as bad:
+        package(str(tree), "app", "1.2.0", str(tmp_path / "dist"), environ={}, snapshot=True, release_tag=release_tag)
+    assert "\n" not in str(bad.value)
+    assert not (tmp_path / "dist").exists()
+
+
+def test_an_empty_release_tag_checks_nothing(tree, tmp_path):
+    git_repo(tree)
+    result = package(str(tree), "app", "1.2.0", str(tmp_path / "dist"), environ={}, release_tag="")
+    assert result["release_tag"] is None and result["version"] == "1.2.0"
