@@ -96,6 +96,12 @@ last_run:
   description: The last finished run (C(id), C(playbook), C(status), C(started), C(duration)), or null.
   returned: success
   type: dict
+written:
+  description:
+    - Whether the page was written (would be, in check mode) because its contents differ; the same as C(changed),
+      kept for callers that do not count the rewrite as a change.
+  returned: success
+  type: bool
 size:
   description: Size of the page in bytes.
   returned: success
@@ -132,6 +138,7 @@ def run(module) -> dict:
     changed = write_report(params["dest"], page, check_mode=module.check_mode)
     return {
         "changed": changed,
+        "written": changed,
         "path": os.path.abspath(params["dest"]),
         "db_path": db_path,
         "runs": len(recent),
