@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -106,6 +107,17 @@ def stop_pid(pid: int, pid_file: str | None, timeout: float, terminate: bool = T
                 os.unlink(pid_file)
 
 
+def error_line(lines, mask) -> str | None:
+    """The line of a service's output that says what went wrong (the last error-looking line, else the last
+    line), shortened and masked; None when there is no output."""
+    lines = [line.strip() for line in lines if line.strip()]
+    if not lines:
+        return None
+    line = next((item for item in reversed(lines) if _ERROR_LINE.search(item)), lines[-1])
+    line = line if len(line) <= LOG_LINE_MAX else line[: LOG_LINE_MAX - 3] + "..."
+    return mask(line)  # the service's own output may quote a secret or a part of one
+
+
 class Service:
     """No service: nothing to restart."""
 
@@ -149,6 +161,7 @@ class SystemdService(Service):
         if spec["action"] not in ("restart", "reload"):
             raise ConfigurationError("service.action must be restart or reload")
         self.systemctl = find_binary("systemctl", "systemd is not installed: use service.manager command")
+        self._restarted: float | None = None  # when restart() last ran: the journal is read from there
 
     def _systemctl(self, *args: str) -> None:
         result = run([self.systemctl, *args], timeout=max(int(self.spec["start_timeout"]), 30))
@@ -176,7 +189,22 @@ class SystemdService(Service):
 
     def restart(self, release_path: str) -> None:
         action = self.spec["action"] if self.running() else "restart"
+        self._restarted = time.time()
         self._systemctl(action, self.spec["unit"])
+
+    def last_log_line(self) -> str | None:
+        """From the unit's journal since the last restart (journalctl); None without a journal to read."""
+        journalctl = shutil.which("journalctl")
+        if not journalctl:
+            return None
+        argv = [journalctl, "--unit", self.spec["unit"], "--no-pager", "--output", "cat", "--lines", "200"]
+        if self._restarted is not None:
+            argv += ["--since", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self._restarted - 1))]
+        result = run(argv, timeout=30, tail_lines=200)
+        if result.rc != 0:
+            return None
+        # systemd services take no secrets from the rollout (their EnvironmentFile holds them): nothing to mask here
+        return error_line([line for line in result.tail if not line.startswith("-- ")], str)
 
     def stop(self) -> None:
         self._systemctl("stop", self.spec["unit"])
@@ -291,12 +319,7 @@ class CommandService(Service):
             start = self._log_start if self._log_start <= size else 0  # rotated or truncated since the start
             handle.seek(max(start, size - 16384))
             lines = [line.strip() for line in handle.read().decode("utf-8", errors="replace").splitlines()]
-        lines = [line for line in lines if line]
-        if not lines:
-            return None
-        line = next((item for item in reversed(lines) if _ERROR_LINE.search(item)), lines[-1])
-        line = line if len(line) <= LOG_LINE_MAX else line[: LOG_LINE_MAX - 3] + "..."
-        return self._mask(line)  # the service's own output may quote a secret or a part of one
+        return error_line(lines, self._mask)
 
     def _mask(self, text: str) -> str:
         return mask_text(text, [fill(v, self.values) for v in self._secrets.values()])

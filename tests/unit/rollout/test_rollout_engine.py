@@ -314,6 +314,31 @@ def test_service_secrets_are_refused_for_systemd_and_none():
     assert make_service({}, {}, {}).manager == "none"
 
 
+def test_a_systemd_service_quotes_its_journal_since_the_restart(tmp_path, monkeypatch):
+    """systemd cannot run on the test machines: systemctl and journalctl are stand-in scripts on PATH that record
+    their arguments; what is under test is how the journal is asked and which line is quoted."""
+    calls = tmp_path / "calls"
+    journal = "-- Boot 0123 --\nStarting app\nModuleNotFoundError: No module named 'flask'\napp.service: exited\n"
+    for name, body in (("systemctl", "exit 0"), ("journalctl", f"printf '%s' \"{journal}\"")):
+        script = tmp_path / name
+        script.write_text(f'#!/bin/sh\necho "{name} $*" >> "{calls}"\n{body}\n')
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    service = make_service({"manager": "systemd", "unit": "app.service"}, {}, {})
+    service.restart(str(tmp_path))
+    assert service.last_log_line() == "ModuleNotFoundError: No module named 'flask'"
+    asked = [line for line in calls.read_text().splitlines() if line.startswith("journalctl")]
+    assert asked and "--unit app.service" in asked[-1] and "--since " in asked[-1], asked
+
+
+def test_a_systemd_service_without_a_journal_quotes_nothing(tmp_path, monkeypatch):
+    script = tmp_path / "systemctl"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert make_service({"manager": "systemd", "unit": "app.service"}, {}, {}).last_log_line() is None
+
+
 # ------------------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("releases", "complaint"),
