@@ -49,7 +49,7 @@ def test_release_is_prepared_in_an_isolated_repository(pipeline_runs):
     base, first, _second = pipeline_runs
     facts = first.result("Publish the release facts for later stages")["ansible_facts"]
     assert facts["release_version"] == "0.2.0" and facts["release_tag"] == "v0.2.0"
-    repo = base / "state" / "release" / "sample_app"
+    repo = base / "state" / "release" / "conveyor-sample-app"
     tags = subprocess.run(["git", "-C", str(repo), "tag"], capture_output=True, text=True, check=True).stdout.split()
     assert tags == ["v0.1.0", "v0.2.0"]
     assert "## [0.2.0]" in (repo / "CHANGELOG.md").read_text()
