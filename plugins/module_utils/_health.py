@@ -128,9 +128,11 @@ def probe_command(spec: dict, cwd: str | None) -> tuple[bool, str]:
     return False, f"command exited with {result.rc}" + (f": {last}" if last else "")
 
 
-def check(spec: dict | None, cwd: str | None = None, sleep=time.sleep) -> dict:
+def check(spec: dict | None, cwd: str | None = None, sleep=time.sleep, gone=None) -> dict:
     """Probe until ``successes`` consecutive passes or ``retries + 1`` failures.
 
+    ``gone``, when given, is asked after each failing attempt whether what is checked has stopped for good (the
+    process a rollout started has exited): its reason ends the check at once instead of waiting out the retries.
     Returns ok, attempts, status (the last HTTP status), reason, url and duration.
     """
     if spec is None:
@@ -153,6 +155,10 @@ def check(spec: dict | None, cwd: str | None = None, sleep=time.sleep) -> dict:
             passed = 0
             failures += 1
             if failures > spec["retries"]:
+                break
+            stopped = gone() if gone is not None else None
+            if stopped:
+                reason = f"{reason}; {stopped}" if reason else stopped
                 break
         sleep(float(spec["delay"]))
     return {

@@ -551,11 +551,14 @@ class Rollout:
         line = service.last_log_line()
         return {"suffix": f"; service log: {line}" if line else "", "service_log": line}
 
-    def health(self, release_id: str, version: str | None) -> dict:
+    def health(self, release_id: str, version: str | None, service=None) -> dict:
+        """The health check of a release; with the ``service`` just (re)started, a service whose process has
+        exited ends the check at once (its log line says why), instead of after every retry."""
         if self.health_spec is None:
             return health_check(None)
         spec = substitute(self.health_spec, self.values(release_id, version))
-        return health_check(spec, cwd=self.layout.release(release_id))
+        gone = service.exited if service is not None else None
+        return health_check(spec, cwd=self.layout.release(release_id), gone=gone)
 
     def finish(self, state: dict) -> dict:
         self.result["current_release"] = current_release(self.layout)
@@ -663,7 +666,7 @@ class Rollout:
             self.build_env(release_id)
         service.prepare(self.layout.release(release_id))
         service.restart(self.layout.release(release_id))
-        report = self.health(release_id, version)
+        report = self.health(release_id, version, service)
         self.result["health"] = report
         if not report["ok"]:
             hint = self.log_hint(service)
@@ -703,7 +706,7 @@ class Rollout:
             service = self.service(release_id, version)
             service.prepare(release_dir)
             service.restart(release_dir)
-            report = self.health(release_id, version)
+            report = self.health(release_id, version, service)
             self.result["health"] = report
             if not report["ok"]:
                 hint = self.log_hint(service)
@@ -767,7 +770,7 @@ class Rollout:
             write_state(self.layout, state)
             service = self.service(restore, previous.get("version"))
             service.restart(self.layout.release(restore))
-            report = self.health(restore, previous.get("version"))
+            report = self.health(restore, previous.get("version"), service)
             self.result.update(rolled_back=True, rollback_health=report)
             note = f"rolled back to {restore}" + (
                 "" if report["ok"] else f", which is unhealthy too ({report['reason']})"
@@ -820,7 +823,7 @@ class Rollout:
             service.prepare(self.layout.release(target))
             service.restart(self.layout.release(target))
             self.result["restarted"] = service.manager != "none"
-            report = self.health(target, record.get("version"))
+            report = self.health(target, record.get("version"), service)
             self.result["health"] = report
             if not report["ok"]:
                 hint = self.log_hint(service)

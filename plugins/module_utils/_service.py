@@ -150,6 +150,11 @@ class Service:
         when the manager keeps no log."""
         return None
 
+    def exited(self) -> str | None:
+        """Why the process the last restart started is gone for good (it exited), or None: still running, or the
+        manager cannot tell (a systemd unit may be restarting)."""
+        return None
+
 
 class SystemdService(Service):
     manager = "systemd"
@@ -224,6 +229,7 @@ class CommandService(Service):
         self.pid_file = fill(spec.get("pid_file"), values)
         self.log_file = fill(spec.get("log_file"), values)
         self._log_start = 0  # where the output of the last start begins in the log file
+        self._proc: subprocess.Popen | None = None  # what the last restart started
 
     def _env(self) -> dict:
         env = dict(os.environ)
@@ -271,8 +277,17 @@ class CommandService(Service):
                     f"service start command could not run {exc.filename or argv[0]} in {release_path}: "
                     f"{exc.strerror or exc}"
                 ) from exc
+        self._proc = proc
         self._record_pid(proc.pid)
         self._wait_started(proc)
+
+    def exited(self) -> str | None:
+        if self._proc is None or self.argv("status"):
+            return None  # nothing started here, or a status command decides (it may know better than a pid)
+        code = self._proc.poll()
+        # 0 may be a hand-over to a process it forked, which writes its pid when it is ready: only a failure is
+        # final
+        return f"the service exited with {code}" if code not in (None, 0) else None
 
     def _record_pid(self, pid: int) -> None:
         """The pid of what was started, so that stop and status find it whether the service writes one or not;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -144,11 +145,15 @@ def test_a_killed_runs_half_made_env_is_removed_and_rebuilt(tmp_path, artifacts)
 def test_a_health_failure_shows_the_apps_error_line(spot, artifacts):
     first = rollout(params(spot, artifacts["1.0.0"], "1.0.0"))
     bad = params(spot, artifacts["3.0.0"], "3.0.0")
-    bad["health"] = dict(bad["health"], retries=5)
+    # the service exits at once: the check ends on that, not after 200 retries
+    bad["health"] = dict(bad["health"], retries=200)
     with pytest.raises(ConveyorError) as caught:
         rollout(bad)
     message = caught.value.msg
     assert "health check of release 3.0.0-" in message
+    assert "; the service exited with 1)" in message, message
+    attempts = int(re.search(r"failed after (\d+) attempts", message).group(1))
+    assert attempts < 200, message
     assert "service log: ModuleNotFoundError: No module named 'missing_module_xyz'" in message
     assert f"rolled back to {first['release_id']}" in message
     assert caught.value.details["service_log"].startswith("ModuleNotFoundError")
