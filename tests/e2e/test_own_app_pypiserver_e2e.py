@@ -299,6 +299,8 @@ def shipped(tmp_path_factory):
     runs: dict = {"app": app, "state": state, "roots": roots, "ports": info["ports"]}
     try:
         runs["first"] = run_playbook(ROOT / "pipeline.yml", inventory=hosts, env=events, timeout=1200)
+        record = state / "release" / "current.manifest.json"
+        runs["first_record"] = json.loads(record.read_text()) if record.is_file() else {}
         runs["good"] = {host: current(roots[host]) for host in HOSTS if (roots[host] / "current").exists()}
         runs["second"] = run_playbook(ROOT / "pipeline.yml", inventory=hosts, env=events, timeout=1200)
 
@@ -345,6 +347,10 @@ def shipped(tmp_path_factory):
         runs["feedback"] = run_playbook(playbooks / "feedback.yml", inventory=hosts, env=events, timeout=600)
         yield runs
     finally:
+        # every run's whole output, beside the test's files, for whoever reads a failure
+        for key, run in runs.items():
+            if hasattr(run, "output"):
+                (base / f"{key}.log").write_text(run.output)
         stop_services(state)
 
 
@@ -354,7 +360,7 @@ def test_the_first_run_builds_tests_and_deploys_pypiserver_to_the_three_hosts(sh
     stages = {s["stage"]: s for s in first.result("Collect the stage results")["ansible_facts"]["ci_result"]}
     assert [stages[s]["result"] for s in ("lint", "build", "test:unit")] == ["ok", "ok", "passed"], stages
     # its whole suite ran; the release manifest carries the counts
-    record = json.loads((shipped["state"] / "release" / "current.manifest.json").read_text())
+    record = shipped["first_record"]
     unit = record["tests"]["unit"]
     assert (unit["tests"], unit["failed"], unit["errors"]) == (489, 0, 0), unit
     for host in HOSTS:
@@ -368,7 +374,7 @@ def test_the_first_run_builds_tests_and_deploys_pypiserver_to_the_three_hosts(sh
 
 
 def test_the_artifact_holds_the_code_and_the_wheelhouse(shipped):
-    record = json.loads((shipped["state"] / "release" / "current.manifest.json").read_text())
+    record = shipped["first_record"]
     assert record["name"] == "pypiserver"
     stored = shipped["state"] / "artifacts" / "staging" / "pypiserver" / record["version"]
     with tarfile.open(stored / f"pypiserver-{record['version']}.tar.gz") as archive:
@@ -410,6 +416,8 @@ def test_a_release_missing_a_dependency_fails_the_canary_health_check_and_is_rol
     _task, message = failed["app2"]
     # the app's own error line, from its log
     assert "invalid html_file_arg value" in message, message
+    # it exited at once: the check stopped there, without waiting out its 40 retries
+    assert "the service exited with 2" in message, message
     assert "rolled back to 2.3.2-dev.g" in message, message
     roots = shipped["roots"]
     assert current(roots["app2"]) == shipped["good"]["app2"]
@@ -425,6 +433,9 @@ def test_a_release_failing_the_recheck_is_rolled_back(shipped):
     _task, message = failed["app2"]
     assert message.startswith("canary app2 failed its checks"), message
     assert "it was rolled back to 2.3.2-dev.g" in message, message
+    # an edit of pypiserver/__init__.py (outside any src/ layout) is rebuilt and retested, never a cached result
+    stages = {x["stage"]: x["result"] for x in run.result("Collect the stage results")["ansible_facts"]["ci_result"]}
+    assert stages == {"lint": "ok", "build": "ok", "test:unit": "passed"}, stages
     rechecked = run.result("Re-check the canary", host="app2")
     assert rechecked.get("failed"), rechecked
     assert current(shipped["roots"]["app2"]) == shipped["good"]["app2"]
