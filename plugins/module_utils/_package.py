@@ -29,6 +29,7 @@ from ansible_collections.conveyor.cicd.plugins.module_utils._archive import (
 )
 from ansible_collections.conveyor.cicd.plugins.module_utils._atomic import atomic_output, write_if_changed
 from ansible_collections.conveyor.cicd.plugins.module_utils._errors import ConfigurationError, ConveyorError
+from ansible_collections.conveyor.cicd.plugins.module_utils._git import Git
 from ansible_collections.conveyor.cicd.plugins.module_utils._process import run_capture
 
 MANIFEST_SCHEMA = 1
@@ -237,21 +238,10 @@ def check_tag_format(release_tag) -> str:
     return release_tag
 
 
-def tagged_commit(path: str, tag: str) -> str | None:
-    """The commit the tag ``tag`` names in the repository holding ``path``; None when there is no such tag."""
-    rc, out, _err = run_capture(
-        ["git", "-C", path, "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}"],
-        env={"LC_ALL": "C", "GIT_PAGER": "cat"},
-        timeout=60,
-    )
-    commit = out.strip()
-    return commit if rc == 0 and commit else None
-
-
 def verify_release_tag(path: str, name: str, version: str, tag_format: str, git: dict) -> str:
     """The tag ``tag_format`` gives ``version`` when it names the HEAD commit in ``git``; else ConfigurationError."""
     tag = tag_format.replace("{version}", version)
-    commit = tagged_commit(path, tag)
+    commit = Git(path).resolve(f"refs/tags/{tag}")
     if commit == git["commit"]:
         return tag
     why = "the commit a release tag names is the one built and tested"

@@ -34,7 +34,7 @@ import yaml
 from tests.support.paths import ROOT
 from tests.support.pipeline import stop_services
 from tests.support.playbook import noise_in, run_playbook
-from tests.support.rollout import version_statuses
+from tests.support.rollout import failures, version_statuses
 from tests.support.servers import free_port
 
 SDIST = "pypiserver-2.3.2.tar.gz"
@@ -267,15 +267,17 @@ def current(root: Path) -> str:
     return (root / "current").resolve().name
 
 
-def failures(run) -> dict[str, tuple[str, str]]:
-    """The task that failed on each host, and its message."""
-    out = {}
-    for play in run.data.get("plays", []):
-        for task in play.get("tasks", []):
-            for host, result in task.get("hosts", {}).items():
-                if result.get("failed") and not result.get("ignore_errors"):
-                    out[host] = (task["task"]["name"], result.get("msg", ""))
-    return out
+def rolled_back_canary(shipped, run) -> str:
+    """Assert that ``run`` failed on the canary app2 alone, which serves the good release again, as app3 always
+    did; return the canary's failure message."""
+    assert run.rc != 0
+    failed = failures(run)
+    assert list(failed) == ["app2"], failed
+    roots = shipped["roots"]
+    assert current(roots["app2"]) == shipped["good"]["app2"]
+    assert health(shipped["ports"]["app2"]) == (200, "Ok")
+    assert current(roots["app3"]) == shipped["good"]["app3"]
+    return failed["app2"]
 
 
 @pytest.fixture(scope="module")
@@ -409,28 +411,17 @@ def test_no_run_prints_a_warning_or_a_traceback(shipped):
 
 
 def test_a_release_missing_a_dependency_fails_the_canary_health_check_and_is_rolled_back(shipped):
-    run = shipped["missing_dependency"]
-    assert run.rc != 0
-    failed = failures(run)
-    assert list(failed) == ["app2"], failed
-    _task, message = failed["app2"]
+    message = rolled_back_canary(shipped, shipped["missing_dependency"])
     # the app's own error line, from its log
     assert "invalid html_file_arg value" in message, message
     # it exited at once: the check stopped there, without waiting out its 40 retries
     assert "the service exited with 2" in message, message
     assert "rolled back to 2.3.2-dev.g" in message, message
-    roots = shipped["roots"]
-    assert current(roots["app2"]) == shipped["good"]["app2"]
-    assert current(roots["app3"]) == shipped["good"]["app3"]
-    assert health(shipped["ports"]["app2"]) == (200, "Ok")
 
 
 def test_a_release_failing_the_recheck_is_rolled_back(shipped):
     run = shipped["recheck"]
-    assert run.rc != 0
-    failed = failures(run)
-    assert list(failed) == ["app2"], failed
-    _task, message = failed["app2"]
+    message = rolled_back_canary(shipped, run)
     assert message.startswith("canary app2 failed its checks"), message
     assert "it was rolled back to 2.3.2-dev.g" in message, message
     # an edit of pypiserver/__init__.py (outside any src/ layout) is rebuilt and retested, never a cached result
@@ -438,22 +429,14 @@ def test_a_release_failing_the_recheck_is_rolled_back(shipped):
     assert stages == {"lint": "ok", "build": "ok", "test:unit": "passed"}, stages
     rechecked = run.result("Re-check the canary", host="app2")
     assert rechecked.get("failed"), rechecked
-    assert current(shipped["roots"]["app2"]) == shipped["good"]["app2"]
-    assert health(shipped["ports"]["app2"]) == (200, "Ok")
-    assert current(shipped["roots"]["app3"]) == shipped["good"]["app3"]
 
 
 def test_a_release_failing_the_metric_gate_is_rolled_back(shipped):
     run = shipped["gate"]
-    assert run.rc != 0
-    failed = failures(run)
-    assert list(failed) == ["app2"], failed
-    _task, message = failed["app2"]
+    message = rolled_back_canary(shipped, run)
     assert message.startswith("canary app2 failed its checks"), message
     assert not run.result("Re-check the canary", host="app2").get("failed")
     assert run.result("Probe the application's health URL before gating", host="app2").get("failed")
-    assert current(shipped["roots"]["app2"]) == shipped["good"]["app2"]
-    assert health(shipped["ports"]["app2"]) == (200, "Ok")
     good = shipped["first"].result("Roll out the release", host="app2")["conveyor_deploy"]["version"]
     bad = run.result("Roll out the release", host="app2")["conveyor_deploy"]["version"]
     statuses = version_statuses(shipped["roots"]["app2"])

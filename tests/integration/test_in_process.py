@@ -106,43 +106,24 @@ def test_check_mode_and_bad_arguments_behave_the_same_both_ways(tmp_path):
     assert "sometimes" in inside.result("wrong type")["msg"]
 
 
-@pytest.mark.parametrize("value", ["false", "no"])
-def test_conveyor_in_process_false_runs_a_module_process(tmp_path, value):
+def run_probe(tmp_path, task_keys: dict | None = None, **kwargs):
+    """One test_suite task running the probe (its environment sets PROBE), with ``task_keys`` such as delegate_to."""
     probe = tmp_path / "probe.py"
     probe.write_text(PROBE)
-    run = run_tasks(
-        tmp_path,
-        f"""
-        - conveyor.cicd.test_suite:
-            name: probe
-            chdir: "{tmp_path}"
-            command: ["{PY}", "{probe}", "{{junit_xml}}"]
-          environment:
-            PROBE: "yes"
-        """,
-        args=("-vvvv",),
-        extra_vars={"conveyor_in_process": value},
-    )
+    suite = {"name": "probe", "chdir": str(tmp_path), "command": [PY, str(probe), "{junit_xml}"]}
+    task = {"conveyor.cicd.test_suite": suite, "environment": {"PROBE": "yes"}, **(task_keys or {})}
+    return run_tasks(tmp_path, [task], **kwargs)
+
+
+@pytest.mark.parametrize("value", ["false", "no"])
+def test_conveyor_in_process_false_runs_a_module_process(tmp_path, value):
+    run = run_probe(tmp_path, args=("-vvvv",), extra_vars={"conveyor_in_process": value})
     assert run.rc == 0, run.output
     assert IN_PROCESS_LINE not in run.output
     assert "runs as a module (conveyor_in_process is false)" in run.output
 
 
 def test_a_task_delegated_to_its_own_host_still_runs_in_the_controller(tmp_path):
-    probe = tmp_path / "probe.py"
-    probe.write_text(PROBE)
-    run = run_tasks(
-        tmp_path,
-        f"""
-        - conveyor.cicd.test_suite:
-            name: probe
-            chdir: "{tmp_path}"
-            command: ["{PY}", "{probe}", "{{junit_xml}}"]
-          environment:
-            PROBE: "yes"
-          delegate_to: localhost
-        """,
-        args=("-vvv",),
-    )
+    run = run_probe(tmp_path, {"delegate_to": "localhost"}, args=("-vvv",))
     assert run.rc == 0, run.output
     assert IN_PROCESS_LINE in run.output

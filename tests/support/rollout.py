@@ -180,3 +180,14 @@ def version_statuses(root: Path) -> dict:
     if not path.exists():
         return {}
     return {item["version"]: item["status"] for item in read_state(root)["releases"]}
+
+
+def failures(run) -> dict[str, str]:
+    """The message of the task that failed on each host of a playbook run."""
+    out = {}
+    for play in run.data.get("plays", []):
+        for task in play.get("tasks", []):
+            for host, result in task.get("hosts", {}).items():
+                if result.get("failed") and not result.get("ignore_errors"):
+                    out[host] = result.get("msg", "")
+    return out

@@ -15,7 +15,7 @@ import pytest
 from tests.support.paths import ROOT, require_binary
 from tests.support.playbook import run_playbook
 from tests.support.prometheus import prometheus_config, start_prometheus
-from tests.support.rollout import local_inventory, publish, serving, stop_hosts, version_statuses
+from tests.support.rollout import failures, local_inventory, publish, serving, stop_hosts, version_statuses
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -67,17 +67,6 @@ def root(env, host):
 def on(env, host):
     """What ``host`` answers on /version now (None: nothing listens)."""
     return serving(env["ports"][host])
-
-
-def failures(run) -> dict[str, str]:
-    """The message of the task that failed on each host."""
-    out = {}
-    for play in run.data.get("plays", []):
-        for task in play.get("tasks", []):
-            for host, result in task.get("hosts", {}).items():
-                if result.get("failed") and not result.get("ignore_errors"):
-                    out[host] = result.get("msg", "")
-    return out
 
 
 def snapshot(env, host):
